@@ -1,0 +1,38 @@
+"""Flask extensions, created unbound here and bound to an app in `create_app()`.
+
+Keeping them module-level but uninitialised lets blueprints import them without importing the app,
+and lets tests build as many apps as they like in one process.
+"""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose constraint names are stable, so migrations can drop or alter them
+    by name on both SQLite (batch mode) and PostgreSQL."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+# No default limits: only the login form is limited (see app.auth.routes); the healthcheck and the
+# dashboard's callbacks must never answer 429.
+limiter = Limiter(key_func=get_remote_address)

@@ -1,0 +1,7 @@
+"""Public pages: home and healthcheck."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from app.main import routes  # noqa: E402,F401  (routes attach themselves to `bp`)

@@ -1,0 +1,88 @@
+"""Database models (SQLAlchemy 2.x typed declarative). Schema changes go through `migrations/`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import BigInteger, DateTime, Double, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.security import login_identity
+
+# Column sizes, shared with the forms so that a value a form accepts always fits its column.
+EMAIL_MAX = 254
+NAME_MAX = 64
+TICKER_MAX = 16
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+
+def utcnow() -> datetime:
+    """Current time in UTC; passed as a callable so every row gets its own timestamp."""
+    return datetime.now(UTC)
+
+
+def new_session_token() -> str:
+    """A fresh random token; changing a user's token invalidates every cookie issued before."""
+    return secrets.token_hex(16)
+
+
+class User(UserMixin, db.Model):
+    """An analyst account, identified by a lower-case e-mail address."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True, index=True)
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.current_timestamp()
+    )
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    login_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, as shown in the navbar."""
+        return f"{self.first_name} {self.last_name}"
+
+    def get_login_identity(self) -> str:
+        """What Flask-Login stores for this login (see `app.security.login_identity`)."""
+        return login_identity(self.id, self.session_token)
+
+    def rotate_session_token(self) -> None:
+        """Invalidate every session and remember cookie issued to this user so far."""
+        self.session_token = new_session_token()
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class StockTicker(db.Model):
+    """A listed instrument: its symbol, company name and industry."""
+
+    __tablename__ = "stock_tickers"
+
+    ticker: Mapped[str] = mapped_column(String(TICKER_MAX), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    industry: Mapped[str | None] = mapped_column(String(255))
+
+
+class StockPrice(db.Model):
+    """One OHLCV bar. Only `close` is required: real data has bars with missing open/high/low."""
+
+    __tablename__ = "stock_prices"
+
+    ticker: Mapped[str] = mapped_column(String(TICKER_MAX), primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=False), primary_key=True)
+    open: Mapped[float | None] = mapped_column(Double)
+    high: Mapped[float | None] = mapped_column(Double)
+    low: Mapped[float | None] = mapped_column(Double)
+    close: Mapped[float] = mapped_column(Double)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
