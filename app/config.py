@@ -70,10 +70,10 @@ def engine_options(url: str, environ: Mapping[str, str]) -> dict:
     timeouts are what let `/healthcheck/` answer within 5 s when the database is down or busy.
     """
     connect_timeout = env_int(environ, "DB_CONNECT_TIMEOUT", 3, minimum=1)
-    options: dict = {
-        "pool_pre_ping": True,
-        "pool_timeout": env_int(environ, "DB_POOL_TIMEOUT", 3, minimum=1),
-    }
+    options: dict = {"pool_pre_ping": True}
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not in_memory:  # an in-memory SQLite database has one connection and no pool to wait on
+        options["pool_timeout"] = env_int(environ, "DB_POOL_TIMEOUT", 3, minimum=1)
     if url.startswith("postgresql"):
         statement_timeout_ms = env_int(environ, "DB_STATEMENT_TIMEOUT_MS", 30_000, minimum=0)
         options["pool_recycle"] = 1800

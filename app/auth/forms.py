@@ -71,8 +71,8 @@ class RegistrationForm(FlaskForm):
     submit = SubmitField("Register")
 
     def validate_email(self, field) -> None:
-        """An address can hold only one account."""
-        if db.session.scalar(select(User.id).where(User.email == field.data)) is not None:
+        """An address can hold only one account (asked only of an otherwise valid address)."""
+        if not field.errors and db.session.scalar(select(User.id).where(User.email == field.data)) is not None:
             raise ValidationError("This e-mail address is already registered.")
 
 

@@ -1,0 +1,199 @@
+"""Fixtures in the style of Flask's tutorial: `app`, `client`, `runner` and an `auth` helper.
+
+Every test that uses the database runs twice: on a SQLite file and on a fresh PostgreSQL database
+created for this test session (dropped at its end). The schema is made by the real migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import flask_migrate
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.config import engine_options, normalise_database_url
+from app.extensions import db
+from app.models import User
+from app.passwords import hash_password
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TABLES = ("users", "stock_prices", "stock_tickers")
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+DEFAULT_EMAIL = "ada@example.com"
+DEFAULT_PASSWORD = "analytical engine"
+
+
+def postgres_admin_connection() -> psycopg.Connection:
+    """A connection to the server's maintenance database; skips (fails on CI) without one."""
+    try:
+        return psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}"
+        if IN_CI:
+            pytest.fail(message + " (CI must run the PostgreSQL tests)")
+        pytest.skip(message)
+
+
+def url_for_database(name: str) -> str:
+    """POSTGRES_ADMIN_URL with its database name replaced."""
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgresql_database():
+    """URL of a PostgreSQL database created for this test session."""
+    admin = postgres_admin_connection()
+    name = f"stockdash_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url_for_database(name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory):
+    """URL of a SQLite file for this test session."""
+    return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "stockdash.db")
+
+
+def make_config(database_url: str, **overrides) -> dict:
+    """Test configuration for `database_url`, with `overrides` applied last."""
+    url = normalise_database_url(database_url)
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url, {}),
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request):
+    """Each backend in turn, migrated to the latest schema once per test session."""
+    url = request.getfixturevalue(f"{request.param}_database")
+    app = create_app(make_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Factory for apps on the current backend; tables are emptied after the test."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(make_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    cleaner = create_app(make_config(database_url))
+    with cleaner.app_context():
+        with db.engine.begin() as connection:
+            for table in TABLES:
+                connection.execute(text(f"DELETE FROM {table}"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app on the current backend, with CSRF and rate limiting on as in production."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `app`."""
+    return app.test_cli_runner()
+
+
+def create_user(app, email=DEFAULT_EMAIL, password=DEFAULT_PASSWORD, **fields) -> int:
+    """Insert a user directly (quicker than the form) and return its id."""
+    with app.app_context():
+        user = User(
+            email=email,
+            first_name=fields.get("first_name", "Ada"),
+            last_name=fields.get("last_name", "Lovelace"),
+            password_hash=hash_password(password),
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+@pytest.fixture
+def user(app):
+    """The id of a registered user with DEFAULT_EMAIL / DEFAULT_PASSWORD."""
+    return create_user(app)
+
+
+def csrf_token_from(response) -> str:
+    """The CSRF token of the first form in an HTML response."""
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """Submit the real forms, CSRF token included, as a browser would."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def register(self, email=DEFAULT_EMAIL, password=DEFAULT_PASSWORD, **fields):
+        token = csrf_token_from(self._client.get("/register/"))
+        data = {
+            "csrf_token": token,
+            "email": email,
+            "first_name": fields.get("first_name", "Ada"),
+            "last_name": fields.get("last_name", "Lovelace"),
+            "password": password,
+            "password2": fields.get("password2", password),
+        }
+        return self._client.post("/register/", data=data)
+
+    def login(self, email=DEFAULT_EMAIL, password=DEFAULT_PASSWORD, remember=False, next=None):
+        query = {"next": next} if next is not None else {}
+        token = csrf_token_from(self._client.get("/login/", query_string=query))
+        data = {"csrf_token": token, "email": email, "password": password}
+        if remember:
+            data["remember_me"] = "y"
+        return self._client.post("/login/", data=data, query_string=query)
+
+    def logout(self):
+        token = csrf_token_from(self._client.get("/logout/"))
+        return self._client.post("/logout/", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    """The form-submitting helper bound to `client`."""
+    return AuthActions(client)
