@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +27,9 @@ PAGE_TEXTS = {
 def render_error(code: int, detail: str | None = None):
     """Render the error page for `code` with the right status."""
     title, text = PAGE_TEXTS.get(code, ("Error", "The request could not be completed."))
+    if request_ctx.url_adapter is None:
+        # No URL adapter (e.g. a Host outside TRUSTED_HOSTS): the layout cannot build its links.
+        return f"{title}: {detail or text}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("error.html", code=code, title=title, text=detail or text), code
 
 

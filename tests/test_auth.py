@@ -116,7 +116,8 @@ def test_unknown_email_and_wrong_password_answer_the_same(client, auth, user):
             .replace(csrf_token_from(response), "TOKEN")
         )
 
-    assert normalise(wrong_password, DEFAULT_EMAIL) == normalise(unknown_email, "nobody@example.com")
+    unknown = normalise(unknown_email, "nobody@example.com")
+    assert normalise(wrong_password, DEFAULT_EMAIL) == unknown
 
 
 def test_logged_in_user_visiting_login_is_redirected(client, auth, user):

@@ -72,7 +72,9 @@ class RegistrationForm(FlaskForm):
 
     def validate_email(self, field) -> None:
         """An address can hold only one account (asked only of an otherwise valid address)."""
-        if not field.errors and db.session.scalar(select(User.id).where(User.email == field.data)) is not None:
+        if field.errors:
+            return
+        if db.session.scalar(select(User.id).where(User.email == field.data)) is not None:
             raise ValidationError("This e-mail address is already registered.")
 
 
