@@ -25,6 +25,7 @@ install: $(STAMP)
 
 run: install .env
 	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi prices demo --if-empty
 	@echo "stockdash is starting at http://$(HOST):$(PORT)/"
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 

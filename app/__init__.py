@@ -99,8 +99,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """`flask users ...` (and the other command groups)."""
     from app.cli import users_cli
+    from app.prices.cli import prices_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(prices_cli)
 
 
 def register_dashboard(app: Flask) -> None:

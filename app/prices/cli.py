@@ -1,0 +1,182 @@
+"""`flask prices import|demo|tickers`: loading price data from the command line."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+import psycopg
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.prices.demo import DatabaseNotEmpty, load_demo
+from app.prices.importer import (
+    DEFAULT_BATCH_SIZE,
+    ColumnError,
+    ImportStats,
+    RejectLog,
+    default_rejects_path,
+    import_file,
+    import_ticker_names,
+    open_writer,
+)
+
+prices_cli = AppGroup("prices", help="Load price data.")
+# Driver errors come through unwrapped: the importer talks to the DBAPI connection directly.
+DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error, sqlite3.Error)
+EXIT_INTERRUPTED = 130
+
+
+def echo_error(message: str) -> None:
+    """A message for the operator on standard error."""
+    click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def progress_bar(path: Path) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the file's bytes on a terminal; nothing otherwise (logs, pipes)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(
+        length=path.stat().st_size, label=path.name, file=sys.stderr, show_eta=True
+    ) as bar:
+        yield bar.update
+
+
+@prices_cli.command("import")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--replace", is_flag=True, help="Update stored rows whose values differ.")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected rows here (default: NAME.rejects.csv beside each input).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Rows per transaction.",
+)
+def import_command(
+    paths: tuple[Path, ...], replace: bool, rejects_path: Path | None, batch_size: int
+) -> None:
+    """Import OHLCV rows from CSV files (plain or .gz), upserting on (ticker, time).
+
+    Exits 1 when any row was rejected or a file could not be read; the good rows are kept.
+    """
+    total = ImportStats()
+    failed = False
+    shared_log = RejectLog(rejects_path, echo_error) if rejects_path else None
+    writer = None
+    try:
+        writer = open_writer(db.engine, replace)
+        for path in paths:
+            log = shared_log or RejectLog(default_rejects_path(path), echo_error)
+            stats = ImportStats()
+            try:
+                with progress_bar(path) as progress:
+                    import_file(
+                        path,
+                        writer,
+                        log,
+                        batch_size=batch_size,
+                        replace=replace,
+                        progress=progress,
+                        stats=stats,
+                    )
+            except ColumnError as error:
+                echo_error(f"{path}: {error}")
+                failed = True
+            except (OSError, EOFError) as error:  # unreadable or truncated (e.g. a cut .gz)
+                echo_error(f"{path}: cannot read the file to its end: {error}")
+                failed = True
+            finally:
+                if log is not shared_log:
+                    log.close()
+            click.echo(stats.summary(str(path)))
+            if log.count and not log.failed:
+                click.echo(f"{path}: {log.count} rejected rows written to {log.path}")
+            total.add(stats)
+    except KeyboardInterrupt:
+        echo_error(
+            "Interrupted: every batch stored before the interruption is kept; "
+            "the one in progress was rolled back. Run the same command again to finish."
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, the batch in progress was rolled back: {error}")
+        raise SystemExit(1) from None
+    finally:
+        if writer is not None:
+            writer.close()
+        if shared_log is not None:
+            shared_log.close()
+    if len(paths) > 1:
+        click.echo(total.summary("total"))
+    if failed or total.rejected:
+        raise SystemExit(1)
+
+
+@prices_cli.command("demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing (and exit 0) when stock_prices already has rows; `make run` uses this.",
+)
+def demo_command(if_empty: bool) -> None:
+    """Fill an empty database with generated, clearly labelled demo prices."""
+    try:
+        count = load_demo(db.engine)
+    except DatabaseNotEmpty:
+        if if_empty:
+            click.echo("Price data already present: demo data not loaded.")
+            return
+        echo_error(
+            "stock_prices already has rows; the demo data only fills an empty database "
+            "(use --if-empty to make this a no-op)."
+        )
+        raise SystemExit(1) from None
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, nothing was loaded: {error}")
+        raise SystemExit(1) from None
+    click.echo(f"Loaded {count} demo price rows (tickers named '... (demo)').")
+
+
+@prices_cli.command("tickers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected rows here (default: NAME.rejects.csv beside the input).",
+)
+def tickers_command(path: Path, rejects_path: Path | None) -> None:
+    """Load ticker names and industries from a CSV (ticker, name, industry)."""
+    log = RejectLog(rejects_path or default_rejects_path(path), echo_error)
+    try:
+        with db.engine.begin() as connection:
+            read, stored = import_ticker_names(path, connection, log)
+    except ColumnError as error:
+        echo_error(f"{path}: {error}")
+        raise SystemExit(1) from None
+    except (OSError, EOFError) as error:
+        echo_error(f"{path}: cannot read the file to its end: {error}")
+        raise SystemExit(1) from None
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, nothing was stored: {error}")
+        raise SystemExit(1) from None
+    finally:
+        log.close()
+    click.echo(f"{path}: {read} rows read, {stored} tickers stored, {log.count} rejected")
+    if log.count:
+        raise SystemExit(1)
