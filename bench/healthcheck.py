@@ -1,0 +1,393 @@
+"""Benchmark `/healthcheck/` on PostgreSQL against a bare Flask route and a pool-less variant.
+
+Run from the project root:
+
+    .venv/bin/python bench/healthcheck.py [--rounds 3] [--duration 10] [--workers 2]
+
+Three variants are served in turn by gunicorn with identical settings (the project's
+gunicorn.conf.py, sync workers, access log to /dev/null) on 127.0.0.1, ports 18000-18099:
+
+* ``hello``       a bare Flask app whose only route answers "hello" (the ceiling);
+* ``healthcheck`` the real app (``app.create_app()``) answering ``/healthcheck/`` from its pool;
+* ``newconn``     the real app with ``poolclass=NullPool``, so every request opens and closes a
+                  PostgreSQL connection.
+
+wrk drives each with as many connections as gunicorn has workers. The variants run interleaved,
+round after round, and every ratio is taken within one round: on a shared, noisy machine, figures
+measured seconds apart compare better than figures from separate sessions. The script prints a
+table and PASS/MISS against the targets (healthcheck >= 0.5x hello, >= 3x newconn, p99 <= 50 ms)
+and always exits 0: it measures, it does not test.
+
+The module doubles as gunicorn's app module: ``bench.healthcheck:hello_app()`` and friends are the
+factories gunicorn calls in each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+WRK = "/usr/bin/wrk"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PORT_RANGE = range(18000, 18100)
+
+TARGET_VS_HELLO = 0.5
+TARGET_VS_NEWCONN = 3.0
+TARGET_P99_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving the benchmarked request: the gunicorn app spec and the path to load."""
+
+    name: str
+    app_spec: str
+    path: str
+
+
+VARIANTS = (
+    Variant("hello", "bench.healthcheck:hello_app()", "/hello/"),
+    Variant("healthcheck", "bench.healthcheck:pooled_app()", "/healthcheck/"),
+    Variant("newconn", "bench.healthcheck:new_connection_app()", "/healthcheck/"),
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one wrk run measured."""
+
+    variant: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    bad_responses: int
+    load: float
+
+
+# --- gunicorn app factories (called inside the gunicorn workers) -----------------------------
+
+
+def hello_app() -> Flask:
+    """A bare Flask app with one plain-text route: the framework and server cost alone."""
+    hello = Flask(__name__)
+
+    @hello.route("/hello/")
+    def say_hello():
+        return "hello\n", 200, {"Content-Type": "text/plain"}
+
+    return hello
+
+
+def pooled_app() -> Flask:
+    """The real app exactly as `wsgi.py` builds it, minus the .env file (the bench sets the env)."""
+    from app import create_app
+
+    return create_app()
+
+
+def new_connection_app() -> Flask:
+    """The real app with its connection pool turned off: one new PostgreSQL session per request.
+
+    The engine options are the app's own (pre-ping, connect and statement timeouts) except
+    `pool_timeout`, which NullPool does not accept because it never makes anyone wait.
+    """
+    from sqlalchemy.pool import NullPool
+
+    from app import create_app
+    from app.config import engine_options, normalise_database_url
+
+    url = normalise_database_url(os.environ["DATABASE_URL"])
+    options = engine_options(url, os.environ)
+    options.pop("pool_timeout", None)
+    options["poolclass"] = NullPool
+    return create_app({"SQLALCHEMY_ENGINE_OPTIONS": options})
+
+
+# --- scratch database ------------------------------------------------------------------------
+
+
+def create_scratch_database() -> str:
+    """Create an empty database with a unique name and return the name."""
+    import psycopg
+
+    name = f"stockdash_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_scratch_database(name: str) -> None:
+    """Drop the scratch database, disconnecting anything still attached to it."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare_schema() -> None:
+    """Run the migrations and insert the one row the healthcheck query reads."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import StockPrice
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        db.session.add(StockPrice(ticker="BENCH", time=datetime(2024, 1, 2), close=100.0))
+        db.session.commit()
+        db.engine.dispose()
+
+
+# --- gunicorn and wrk ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """The first port in 18000-18099 that nothing listens on right now."""
+    for port in PORT_RANGE:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18000-18099")
+
+
+def start_gunicorn(variant: Variant, port: int, workers: int, env: dict, log: Path):
+    """Start gunicorn for `variant`; every variant gets exactly the same server settings."""
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--chdir", str(PROJECT_ROOT),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "sync",
+        "--threads", "1",
+        # Logging one line per request would cost the same in every variant but add noise.
+        "--access-logfile", "/dev/null",
+        "--error-logfile", str(log),
+        variant.app_spec,
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """SIGTERM the master (it stops its workers gracefully) and wait; kill if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Poll `url` until it answers 200, so that wrk never measures the workers' start-up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_latency(text: str, percentile: int) -> float:
+    """Read one line of wrk's `--latency` distribution, in milliseconds."""
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"no {percentile}% line in wrk output:\n{text}")
+    return float(match.group(1)) * LATENCY_UNITS_MS[match.group(2)]
+
+
+def parse_wrk(variant: str, text: str, load: float) -> Result:
+    """Turn wrk's report into a Result; errors and non-2xx answers are counted, not hidden."""
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
+    total = re.search(r"^\s+(\d+) requests in", text, re.MULTILINE)
+    if rate is None or total is None:
+        raise ValueError(f"unexpected wrk output:\n{text}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    bad_responses = int(bad.group(1)) if bad else 0
+    if errors:
+        bad_responses += sum(int(n) for n in errors.groups())
+    return Result(
+        variant=variant,
+        requests_per_s=float(rate.group(1)),
+        p50_ms=parse_latency(text, 50),
+        p99_ms=parse_latency(text, 99),
+        requests=int(total.group(1)),
+        bad_responses=bad_responses,
+        load=load,
+    )
+
+
+def run_wrk(url: str, connections: int, duration: int) -> str:
+    """Run wrk with `connections` open connections on 2 threads (fewer if connections < 2)."""
+    threads = max(1, min(2, connections))
+    command = [
+        WRK, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
+        url,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def measure(variant: Variant, args: argparse.Namespace, env: dict, workdir: Path) -> Result:
+    """Serve `variant`, warm it up, measure it with wrk, stop the server."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{variant.path}"
+    log = workdir / f"gunicorn-{variant.name}.log"
+    process = start_gunicorn(variant, port, args.workers, env, log)
+    try:
+        wait_until_serving(url, process, log)
+        # Warm-up: every worker imports lazily, fills its pool and its caches before we count.
+        run_wrk(url, args.workers, args.warmup)
+        output = run_wrk(url, args.workers, args.duration)
+        return parse_wrk(variant.name, output, os.getloadavg()[0])
+    finally:
+        stop_gunicorn(process)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def summarise(results: list[Result], args: argparse.Namespace) -> str:
+    """The per-run table, the per-variant summary and the ratios against the targets."""
+    # `load` is the 1-minute load average when the run ended: a high one flags a noisy run.
+    lines = [
+        f"{'round':>5}  {'variant':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'requests':>9} {'errors':>6} {'load':>5}"
+    ]
+    per_round = len(VARIANTS)
+    for index, result in enumerate(results):
+        lines.append(
+            f"{index // per_round + 1:>5}  {result.variant:<12} {result.requests_per_s:>9.1f} "
+            f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.requests:>9} "
+            f"{result.bad_responses:>6} {result.load:>5.1f}"
+        )
+
+    by_variant = {v.name: [r for r in results if r.variant == v.name] for v in VARIANTS}
+    mean_rate = {n: statistics.fmean(r.requests_per_s for r in rs) for n, rs in by_variant.items()}
+    lines += [
+        "",
+        f"Summary over {args.rounds} round(s) of {args.duration} s, {args.workers} sync workers, "
+        f"{args.workers} connections:",
+        f"{'variant':<12} {'mean req/s':>10} {'median p50':>11} {'worst p99':>10}",
+    ]
+    for name, rs in by_variant.items():
+        lines.append(
+            f"{name:<12} {mean_rate[name]:>10.1f} "
+            f"{statistics.median(r.p50_ms for r in rs):>11.2f} {max(r.p99_ms for r in rs):>10.2f}"
+        )
+
+    # Ratios are taken round by round (side by side); the median resists a round in which other
+    # work on the machine slowed one variant down more than the others.
+    rounds = [results[i : i + per_round] for i in range(0, len(results), per_round)]
+    vs_hello = [rate(r, "healthcheck") / rate(r, "hello") for r in rounds]
+    vs_newconn = [rate(r, "healthcheck") / rate(r, "newconn") for r in rounds]
+    worst_p99 = max(r.p99_ms for r in by_variant["healthcheck"])
+    ratio_hello = statistics.median(vs_hello)
+    ratio_newconn = statistics.median(vs_newconn)
+    lines += [
+        "",
+        "Targets (ratios: median of the per-round ratios; each round's in brackets):",
+        f"  healthcheck / hello   = {ratio_hello:5.2f}x  (target >= {TARGET_VS_HELLO}x)  "
+        f"{verdict(ratio_hello >= TARGET_VS_HELLO)}  [{', '.join(f'{x:.2f}' for x in vs_hello)}]",
+        f"  healthcheck / newconn = {ratio_newconn:5.2f}x  (target >= {TARGET_VS_NEWCONN}x)  "
+        f"{verdict(ratio_newconn >= TARGET_VS_NEWCONN)}  "
+        f"[{', '.join(f'{x:.2f}' for x in vs_newconn)}]",
+        f"  healthcheck worst p99 = {worst_p99:5.2f} ms (target <= {TARGET_P99_MS} ms)  "
+        f"{verdict(worst_p99 <= TARGET_P99_MS)}",
+    ]
+    if any(r.bad_responses for r in results):
+        lines.append("  WARNING: errors or non-2xx answers in some runs; those figures are suspect")
+    return "\n".join(lines)
+
+
+def rate(round_results: list[Result], variant: str) -> float:
+    """Requests per second of `variant` within one round."""
+    return next(r.requests_per_s for r in round_results if r.variant == variant)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; the defaults are what docs/benchmarks.md reports."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Set up the scratch database, measure every variant round by round, print the report."""
+    args = parse_args(argv)
+    database = create_scratch_database()
+    env = {
+        **os.environ,
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
+        "RATELIMIT_ENABLED": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for unwanted in ("LOG_FILE", "MAIL_SERVER", "PROXY_FIX", "GUNICORN_CMD_ARGS"):
+        env.pop(unwanted, None)
+    os.environ.clear()
+    os.environ.update(env)  # prepare_schema() builds the app in this process, from os.environ
+    results: list[Result] = []
+    try:
+        prepare_schema()
+        with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
+            for round_number in range(1, args.rounds + 1):
+                for variant in VARIANTS:
+                    print(f"round {round_number}: {variant.name} ...", file=sys.stderr, flush=True)
+                    results.append(measure(variant, args, env, Path(workdir)))
+    finally:
+        drop_scratch_database(database)
+    print(summarise(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_ROOT))  # `app` lives at the project root
+    sys.exit(main())
