@@ -113,12 +113,13 @@ class TickerSummary:
 
 
 def clean_tickers(tickers) -> list[str]:
-    """Distinct, upper-cased ticker strings that could exist; anything else is dropped."""
+    """Distinct, upper-cased ticker strings that could exist; anything else is dropped (a NUL
+    character, for one, is an error in PostgreSQL rather than a mere mismatch)."""
     cleaned: list[str] = []
     for ticker in tickers or ():
         if isinstance(ticker, str):
             ticker = ticker.strip().upper()
-            if 0 < len(ticker) <= TICKER_MAX and ticker not in cleaned:
+            if 0 < len(ticker) <= TICKER_MAX and ticker.isprintable() and ticker not in cleaned:
                 cleaned.append(ticker)
     return cleaned
 
