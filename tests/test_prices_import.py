@@ -1,0 +1,272 @@
+"""`flask prices import|tickers|demo` on small hand-made files, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+
+from app.extensions import db
+from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS, generate_rows
+
+
+def run(runner, *args):
+    """Invoke `flask prices ARGS`; a crash (anything but SystemExit) fails the test."""
+    result = runner.invoke(args=["prices", *map(str, args)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def fetch(app, sql: str, **params):
+    with app.app_context():
+        rows = db.session.execute(text(sql), params).all()
+        db.session.remove()
+        return rows
+
+
+def price_rows(app):
+    rows = fetch(
+        app,
+        "SELECT ticker, time, open, high, low, close, volume FROM stock_prices "
+        "ORDER BY ticker, time",
+    )
+    return [
+        (r[0], r[1] if isinstance(r[1], datetime) else datetime.fromisoformat(r[1]), *r[2:])
+        for r in rows
+    ]
+
+
+BAD_LINES = [
+    b"Date,Open,High,Low,Close,Volume,Name,Note",
+    b"2020-01-02,1,2,0.5,1.5,100,GOOD,ok",  # 2
+    b",1,2,0.5,1.5,100,NODATE,",  # 3
+    b"2020-01-02,1,2,0.5,1.5,100,,",  # 4
+    b"2020-01-02,1,2,0.5,,100,NOCLOSE,",  # 5
+    b"2020-13-45,1,2,0.5,1.5,100,BADDATE,",  # 6
+    b"2020-02-30,1,2,0.5,1.5,100,FEB30,",  # 7
+    b"2020-01-02,abc,2,0.5,1.5,100,BADOPEN,",  # 8
+    b"2020-01-02,1,2,0.5,nan,100,NANCLOSE,",  # 9
+    b"2020-01-02,1,inf,0.5,1.5,100,INFHIGH,",  # 10
+    b"2020-01-02,1,2,0.5,1.5,1.5,FRACVOL,",  # 11
+    b"2020-01-02,1,2,0.5,1.5,-5,NEGVOL,",  # 12
+    b"2020-01-02,1,2,0.5,1.5,100,ABCDEFGHIJKLMNOPQ,",  # 13: 17 characters
+    b"2020-01-02,1,2",  # 14
+    b'2020-01-02,1,2,0.5,"1,5",100,COMMA,',  # 15
+    b"2020-01-02,1_000,2,0.5,1.5,100,UNDERSCORE,",  # 16
+    b'2020-01-02,1,2,0.5,1.5,100,"MULTI',  # 17
+    b'LINE",',  # 18: the record ends here
+    b"2020-01-02,1,2,0.5,1.5,100,BAD\xff,",  # 19: not UTF-8
+    b"",  # 20: blank, ignored
+    b"2020-01-03,,2,0.5,1.5,100,GOOD,",  # 21: warning, no open
+    b"2020-01-06,1,2,0.5,2.5,100,GOOD,",  # 22: warning, close above high
+    b"2020-01-07,1,2,0.5,1.5,,GOOD,",  # 23: warning, no volume
+    b"2020-01-08T15:30:00,1,2,0.5,1.5,1e3,GOOD,",  # 24
+    b"2020-01-02,9,9,9,9,9,GOOD,",  # 25: repeats line 2's key: warning, first wins
+    b"2020-01-09 , 1 ,2,0.5,1.5,100, lower ,",  # 26: spaces, lower case
+]
+EXPECTED_REJECTS = [
+    (3, "missing date"),
+    (4, "missing ticker"),
+    (5, "missing close"),
+    (6, "unparsable date '2020-13-45'"),
+    (7, "unparsable date '2020-02-30'"),
+    (8, "unparsable open 'abc'"),
+    (9, "close is not a finite number: 'nan'"),
+    (10, "high is not a finite number: 'inf'"),
+    (11, "volume is not a whole number: '1.5'"),
+    (12, "volume out of range: '-5'"),
+    (13, "ticker longer than 16 characters: 'ABCDEFGHIJKLMNOPQ'"),
+    (14, "expected 7 fields, found 3"),
+    (15, "unparsable close '1,5'"),
+    (16, "unparsable open '1_000'"),
+    (18, "ticker has unprintable or undecodable characters: 'MULTI\\nLINE'"),
+    (19, "ticker has unprintable or undecodable characters: 'BAD\\udcff'"),
+]
+
+
+def test_bad_rows_are_rejected_with_their_line_numbers(app, runner, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_bytes(b"\n".join(BAD_LINES) + b"\n")
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
+    assert reported == [f"{source}:{line}: {reason}" for line, reason in EXPECTED_REJECTS]
+    assert "23 rows read, 6 inserted, 0 updated, 1 unchanged, 16 rejected, 4 warnings" in (
+        result.stdout
+    )
+
+    rejects = tmp_path / "bad.rejects.csv"
+    assert f"16 rejected rows written to {rejects}" in result.stdout
+    with open(rejects, newline="", encoding="utf-8", errors="surrogateescape") as file:
+        written = list(csv.reader(file))
+    assert written[0] == ["file", "line", "reason", "record"]
+    assert [(int(row[1]), row[2]) for row in written[1:]] == EXPECTED_REJECTS
+    assert written[1][3:] == ["", "1", "2", "0.5", "1.5", "100", "NODATE", ""]
+    assert rejects.read_bytes().count(b"BAD\xff") == 1  # the bytes as they were read
+
+    assert price_rows(app) == [
+        ("GOOD", datetime(2020, 1, 2), 1.0, 2.0, 0.5, 1.5, 100),
+        ("GOOD", datetime(2020, 1, 3), None, 2.0, 0.5, 1.5, 100),
+        ("GOOD", datetime(2020, 1, 6), 1.0, 2.0, 0.5, 2.5, 100),
+        ("GOOD", datetime(2020, 1, 7), 1.0, 2.0, 0.5, 1.5, None),
+        ("GOOD", datetime(2020, 1, 8, 15, 30), 1.0, 2.0, 0.5, 1.5, 1000),
+        ("LOWER", datetime(2020, 1, 9), 1.0, 2.0, 0.5, 1.5, 100),
+    ]
+    assert fetch(app, "SELECT ticker FROM stock_tickers ORDER BY ticker") == [
+        ("GOOD",),
+        ("LOWER",),
+    ]
+
+
+def test_bom_crlf_gzip_header_aliases_extra_columns_and_time_zones(app, runner, tmp_path):
+    content = (
+        "\ufeff Extra ,SYMBOL, Timestamp ,close,VOLUME,open,low,high\r\n"
+        "x,AAA,2021-05-03 09:30:00,10.5,100,10,9.5,11\r\n"
+        "y,AAA,2021-05-03T10:30:00+02:00,10.25,200,10.1,10,10.5\r\n"
+        "z, bbb ,2021-05-04,7,,,,\r\n"
+    )
+    source = tmp_path / "prices.csv.gz"
+    source.write_bytes(gzip.compress(content.encode("utf-8")))
+    result = run(runner, "import", source)
+    assert result.exit_code == 0, result.output
+    assert "3 rows read, 3 inserted, 0 updated, 0 unchanged, 0 rejected, 1 warnings" in (
+        result.stdout
+    )
+    assert price_rows(app) == [
+        ("AAA", datetime(2021, 5, 3, 8, 30), 10.1, 10.5, 10.0, 10.25, 200),  # 10:30+02 in UTC
+        ("AAA", datetime(2021, 5, 3, 9, 30), 10.0, 11.0, 9.5, 10.5, 100),
+        ("BBB", datetime(2021, 5, 4), None, None, None, 7.0, None),
+    ]
+    assert not (tmp_path / "prices.rejects.csv").exists()
+
+
+def write_prices(path, rows):
+    lines = ["date,open,high,low,close,volume,ticker"]
+    lines += [",".join(map(str, row)) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_reimport_changes_nothing_and_replace_updates(app, runner, tmp_path):
+    first = tmp_path / "first.csv"
+    write_prices(
+        first, [("2020-01-02", 1, 2, 0.5, 1.5, 100, "AAA"), ("2020-01-03", 1, 2, 1, 1, 5, "AAA")]
+    )
+    assert run(runner, "import", first).exit_code == 0
+    before = price_rows(app)
+
+    again = run(runner, "import", first)
+    assert "2 rows read, 0 inserted, 0 updated, 2 unchanged" in again.stdout
+    assert price_rows(app) == before
+
+    second = tmp_path / "second.csv"
+    write_prices(
+        second,
+        [
+            ("2020-01-02", 1, 2, 0.5, 1.75, 100, "AAA"),  # changed close
+            ("2020-01-03", 1, 2, 1, 1, 5, "AAA"),  # same
+            ("2020-01-06", 1, 2, 1, 1, 5, "AAA"),  # new
+        ],
+    )
+    plain = run(runner, "import", second)
+    assert "3 rows read, 1 inserted, 0 updated, 2 unchanged" in plain.stdout
+    assert price_rows(app)[0][5] == 1.5  # without --replace stored values win
+
+    replaced = run(runner, "import", "--replace", second)
+    assert "3 rows read, 0 inserted, 1 updated, 2 unchanged" in replaced.stdout
+    assert [row[5] for row in price_rows(app)] == [1.75, 1.0, 1.0]
+
+
+def test_small_batches_rejects_option_and_several_files(app, runner, tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    write_prices(one, [(f"2020-02-{day:02d}", 1, 2, 0.5, 1.5, day, "AAA") for day in range(1, 29)])
+    write_prices(
+        two, [("2020-02-01", 1, 2, 0.5, "x", 1, "BBB"), ("2020-02-02", 1, 2, 0.5, 1, 1, "BBB")]
+    )
+    rejects = tmp_path / "out" / "all.csv"
+    rejects.parent.mkdir()
+    result = run(runner, "import", "--batch-size", 5, "--rejects", rejects, one, two)
+    assert result.exit_code == 1
+    assert "total: 30 rows read, 29 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert f"{two}:2: unparsable close 'x'" in result.stderr
+    assert len(rejects.read_text().splitlines()) == 2
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(29,)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"date,open,close\n2020-01-01,1,2\n", "the header has no ticker/symbol/name column"),
+        (b"ticker,price\nAAA,1\n", "no date/time/timestamp/datetime / close column"),
+    ],
+)
+def test_unusable_files_are_reported_without_traceback(app, runner, tmp_path, content, message):
+    source = tmp_path / "odd.csv"
+    source.write_bytes(content)
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert run(runner, "import", tmp_path / "missing.csv").exit_code == 2  # click: no such file
+
+
+def test_truncated_gzip_keeps_the_batches_before_the_cut(app, runner, tmp_path):
+    rows = [
+        (f"2020-01-01 00:{m // 60:02d}:{m % 60:02d}", 1, 2, 0.5, 1.5, 1, "AAA") for m in range(3000)
+    ]
+    plain = tmp_path / "plain.csv"
+    write_prices(plain, rows)
+    data = gzip.compress(plain.read_bytes())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    result = run(runner, "import", "--batch-size", 100, cut)
+    assert result.exit_code == 1
+    assert f"{cut}: cannot read the file to its end" in result.stderr
+    stored = fetch(app, "SELECT count(*) FROM stock_prices")[0][0]
+    assert 0 < stored < 3000 and stored % 100 == 0
+
+
+def test_tickers_command_sets_names_and_industries(app, runner, tmp_path):
+    source = tmp_path / "tickers.csv"
+    source.write_text("Symbol,Name,Sector\nAAA,Alpha Inc.,Tech\nbbb,Beta plc,\n,Nameless,X\n")
+    result = run(runner, "tickers", source)
+    assert result.exit_code == 1  # the row without a ticker
+    assert f"{source}:4: missing ticker" in result.stderr
+    source.write_text("ticker,name,industry\nBBB,,Banks\n")
+    assert run(runner, "tickers", source).exit_code == 0
+    assert fetch(app, "SELECT ticker, name, industry FROM stock_tickers ORDER BY ticker") == [
+        ("AAA", "Alpha Inc.", "Tech"),
+        ("BBB", "Beta plc", "Banks"),  # an empty name keeps the stored one
+    ]
+
+
+def test_demo_fills_an_empty_database_only(app, runner):
+    result = run(runner, "demo")
+    assert result.exit_code == 0, result.output
+    rows = generate_rows()
+    assert rows == generate_rows()  # deterministic
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(len(rows),)]
+    tickers = fetch(app, "SELECT ticker, name, industry FROM stock_tickers ORDER BY ticker")
+    assert len(tickers) == len(DEMO_TICKERS) == 10
+    assert all(
+        name.endswith("(demo)") and industry == DEMO_INDUSTRY for _, name, industry in tickers
+    )
+    days = fetch(app, "SELECT min(time), max(time), count(DISTINCT time) FROM stock_prices")[0]
+    assert days[2] > 5 * 250  # five years of weekdays
+    bad = fetch(
+        app,
+        "SELECT count(*) FROM stock_prices WHERE low > open OR low > close OR high < open "
+        "OR high < close OR low <= 0 OR volume <= 0",
+    )
+    assert bad == [(0,)]
+
+    again = run(runner, "demo")
+    assert again.exit_code == 1
+    assert "already has rows" in again.stderr
+    quiet = run(runner, "demo", "--if-empty")
+    assert quiet.exit_code == 0
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(len(rows),)]
