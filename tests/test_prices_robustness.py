@@ -1,0 +1,153 @@
+"""The import as a separate process: killed mid-way, and watched by a concurrent reader."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.config import normalise_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKERS = [f"T{i:02d}" for i in range(40)]
+MINUTES = 3000  # 40 x 3000 = 120,000 rows
+
+
+def write_file(path: Path, close_offset: float = 0.0, minutes: int = MINUTES) -> int:
+    """Minute bars for TICKERS; returns the number of rows."""
+    start = datetime(2022, 1, 3, 9, 30)
+    times = [(start + timedelta(minutes=m)).isoformat(" ") for m in range(minutes)]
+    with path.open("w") as file:
+        file.write("time,ticker,open,high,low,close,volume\n")
+        for ticker in TICKERS:
+            for m, stamp in enumerate(times):
+                close = 100 + (m % 50) / 10 + close_offset
+                file.write(f"{stamp},{ticker},{close},{close + 1},{close - 1},{close},{m}\n")
+    return len(TICKERS) * minutes
+
+
+def import_command(*args) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "wsgi", "prices", "import", *map(str, args)]
+
+
+@pytest.fixture
+def env(database_url, make_app):
+    """Environment for a `flask` subprocess on the current backend (make_app empties the
+    tables afterwards)."""
+    make_app()
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = create_engine(normalise_database_url(database_url))
+    yield engine
+    engine.dispose()
+
+
+def count(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM stock_prices")).scalar_one()
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_import_leaves_whole_batches_and_a_rerun_completes(env, engine, tmp_path):
+    source = tmp_path / "minutes.csv"
+    total = write_file(source)
+    batch = 2000
+    process = subprocess.Popen(
+        import_command("--batch-size", batch, source),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: count(engine) > 0 or process.poll() is not None, 120, "a first batch")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    stored = count(engine)
+    assert 0 < stored < total, "the import was not killed in the middle"
+    assert stored % batch == 0  # whole batches only
+    with engine.connect() as connection:
+        orphans = connection.execute(
+            text(
+                "SELECT count(*) FROM stock_prices p WHERE NOT EXISTS "
+                "(SELECT 1 FROM stock_tickers t WHERE t.ticker = p.ticker)"
+            )
+        ).scalar_one()
+    assert orphans == 0
+
+    rerun = subprocess.run(
+        import_command("--batch-size", batch, source),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{total} rows read, {total - stored} inserted, 0 updated, {stored} unchanged" in (
+        rerun.stdout
+    )
+    assert count(engine) == total
+
+
+def test_a_reader_never_sees_the_count_drop_during_a_reimport(env, engine, tmp_path):
+    base = tmp_path / "base.csv"
+    first = write_file(base, minutes=MINUTES // 2)
+    loaded = subprocess.run(
+        import_command(base), env=env, cwd=ROOT, capture_output=True, timeout=300, check=False
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert count(engine) == first
+
+    bigger = tmp_path / "bigger.csv"
+    total = write_file(bigger, close_offset=0.5)  # every old row changes; new rows interleave
+    process = subprocess.Popen(
+        import_command("--replace", "--batch-size", 3000, bigger),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    try:
+        while process.poll() is None:
+            seen.append(count(engine))
+            time.sleep(0.01)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, err
+    assert f"{total - first} inserted, {first} updated" in out
+    seen.append(count(engine))
+    assert len(set(seen)) > 2, "the reader did not see the import in progress"
+    assert min(seen) >= first
+    assert seen == sorted(seen)  # never a drop
+    assert seen[-1] == total
