@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -835,26 +836,25 @@ def test_postgresql_outage_degrades_and_recovers(cluster, capsys, record_propert
             for route in ROUTES
         )
 
-    with LoadGenerator(cluster.balancer_port, cluster.cookie, cluster.callback) as load:
-        for generator in direct:
-            generator.__enter__()
+    with ExitStack() as running:
+        load = running.enter_context(
+            LoadGenerator(cluster.balancer_port, cluster.cookie, cluster.callback)
+        )
+        for generator in direct:  # one slow prober per instance, past the balancer
+            running.enter_context(generator)
+        time.sleep(1)
+        stopped_at = time.monotonic()
         try:
-            time.sleep(1)
-            stopped_at = time.monotonic()
-            try:
-                cluster.database_outage_begins()
-                down_at = time.monotonic()
-                time.sleep(OUTAGE_S)
-            finally:
-                restarting_at = time.monotonic()
-                cluster.database_outage_ends()  # whatever happened: other tests share it
-                back_at = time.monotonic()
-            wait_until(every_route_works, 30, "every route to work again", interval=0.2)
-            recovered_at = time.monotonic()
-            time.sleep(1)
+            cluster.database_outage_begins()
+            down_at = time.monotonic()
+            time.sleep(OUTAGE_S)
         finally:
-            for generator in direct:
-                generator.__exit__(None, None, None)
+            restarting_at = time.monotonic()
+            cluster.database_outage_ends()  # whatever happened: other tests share it
+            back_at = time.monotonic()
+        wait_until(every_route_works, 30, "every route to work again", interval=0.2)
+        recovered_at = time.monotonic()
+        time.sleep(1)
 
     direct_records = [r for generator in direct for r in generator.records]
     # While the database is down: from when the stop completed until its restart began.
