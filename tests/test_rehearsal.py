@@ -14,12 +14,12 @@ Dash callback through it while the scenarios run:
    server with pg_ctlcluster. In the full suite other tests hold PostgreSQL connections for the
    whole session (conftest's admin connection would not survive a restart), so the instances
    reach PostgreSQL through a loopback relay instead and the outage cuts that link: open
-   connections are reset and new ones refused, which is what the app sees of a stopped server;
+   connections are closed and new ones refused, which is what the app sees of a stopped server;
 3. an instance SIGKILLed (a crashed container): HAProxy stops routing to it, and the failed
    requests stay within its detection window.
 
-Run alone with `pytest -m rehearsal`; the figures are printed and kept as test properties.
-Every address is 127.0.0.1, every port in 18100-18199.
+The figures (requests sent, failed, latencies) are printed and kept as test properties; the
+figures of a run are in docs/deploy.md. Every address is 127.0.0.1, every port in 18100-18199.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ backend app
 
 
 def free_port_block() -> int:
-    """The first port of a block of 10 in 18100-18199 on which nothing listens right now."""
+    """The first port of a block of 10 in 18100-18199 that is all free right now."""
     blocks = list(PORT_BLOCKS)
     random.shuffle(blocks)  # two rehearsals at once (two developers) rarely pick the same block
     for base in blocks:
@@ -474,7 +474,7 @@ class Cluster:
                 pytest.fail(f"{instance.name} exited early:\n{instance.log_tail()}")
             try:
                 status, _, _ = http_request(instance.port, "GET", "/healthcheck/", timeout=6)
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 return False
             return status == 200 and self.status(instance.name) == "UP"
 
