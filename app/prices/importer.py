@@ -18,7 +18,6 @@ import io
 import math
 import operator
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -48,16 +47,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_COLUMNS = ("time", "ticker", "close")
 # A parsed row, in the column order of `stock_prices`.
-# Numbers are floats/ints, or their validated text on the import's fast path.
-Row = tuple[
-    str,
-    datetime,
-    float | str | None,
-    float | str | None,
-    float | str | None,
-    float | str,
-    int | str | None,
-]
+Row = tuple[str, datetime, float | None, float | None, float | None, float, int | None]
 
 
 class RejectedRow(ValueError):
@@ -172,29 +162,25 @@ def parse_volume(text: str) -> int | None:
 
 
 COPY_NULL = "\\N"
-# The common shape of a record, checked in one regex over its tab-joined fields: an upper-case
-# ticker, an ISO date (time optional), plain decimals (no exponent, at most 15 digits each side,
-# so that PostgreSQL parses exactly what Python does) and a whole volume. Such a record goes to
-# the database as the text it was read; any other record takes the slow, general path.
-DECIMAL = r"-?\d{1,15}(?:\.\d{0,15})?"
-FAST_RECORD = re.compile(
-    rf"[A-Z0-9][A-Z0-9.\-/^]{{0,{TICKER_MAX - 1}}}\t"
-    r"\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?)?\t"
-    rf"(?:{DECIMAL})?\t(?:{DECIMAL})?\t(?:{DECIMAL})?\t{DECIMAL}\t\d{{0,18}}"
-)
 FIELDS = ("ticker", "time", "open", "high", "low", "close", "volume")
+CACHE_LIMIT = 100_000  # distinct tickers or times remembered; bounds memory on odd files
 
 
 class RowParser:
-    """Turns the fields of one CSV record into a `Row` (numbers as validated text on the fast
-    path, as floats and ints otherwise; both backends store either), or raises `RejectedRow`."""
+    """Turns the fields of one CSV record into a `Row`, or raises `RejectedRow`.
+
+    Most records take a fast path: ticker and time strings repeat (505 tickers, 1,259 dates in
+    the S&P file), so each distinct string is validated once and remembered, and the numbers of
+    a record with all seven values go through float()/int() directly. Anything unusual (a
+    missing value, an exponent, a separator, a bad value) falls to the general path, which
+    either accepts the record with the same result or rejects it with the reason.
+    """
 
     def __init__(self, columns: dict[str, int]):
         self.columns = columns
         self.width = max(columns.values()) + 1
-        # Daily files repeat each date once per ticker: parsing each distinct string once is
-        # a large share of the import's Python time.
-        self._times: dict[str, datetime] = {}
+        self._times: dict[str, tuple[datetime, str]] = {}
+        self._tickers: dict[str, str | None] = {}
         self._pick = (
             operator.itemgetter(*(columns[name] for name in FIELDS))
             if all(name in columns for name in FIELDS)
@@ -206,15 +192,34 @@ class RowParser:
         index = self.columns.get(name)
         return "" if index is None else fields[index].strip()
 
-    def parse_time(self, text: str) -> datetime:
-        """`parse_time`, remembering each distinct string."""
-        when = self._times.get(text)
-        if when is None:
-            when = parse_time(text)
-            if len(self._times) > 100_000:  # bound memory on intraday files
+    def parse_time(self, text: str) -> tuple[datetime, str]:
+        """`parse_time` of the trimmed text, and its COPY text; remembered per distinct string."""
+        parsed = self._times.get(text)
+        if parsed is None:
+            when = parse_time(text.strip())
+            parsed = (when, when.isoformat(" "))
+            if len(self._times) > CACHE_LIMIT:
                 self._times.clear()
-            self._times[text] = when
-        return when
+            self._times[text] = parsed
+        return parsed
+
+    def ticker(self, text: str) -> str:
+        """The canonical ticker (trimmed, upper case); remembered per distinct string."""
+        ticker = self._tickers.get(text)
+        if ticker is None:
+            ticker = text.strip().upper()
+            if not ticker:
+                raise RejectedRow("missing ticker")
+            if len(ticker) > TICKER_MAX:
+                raise RejectedRow(f"ticker longer than {TICKER_MAX} characters: {short(ticker)}")
+            if not ticker.isprintable():
+                raise RejectedRow(
+                    f"ticker has unprintable or undecodable characters: {short(ticker)}"
+                )
+            if len(self._tickers) > CACHE_LIMIT:
+                self._tickers.clear()
+            self._tickers[text] = ticker
+        return ticker
 
     def parse(self, fields: list[str]) -> tuple[Row, str, bool]:
         """The row; the same row as a line of PostgreSQL's COPY text format; and whether it
@@ -222,35 +227,47 @@ class RowParser:
         if len(fields) < self.width:
             raise RejectedRow(f"expected {self.width} fields, found {len(fields)}")
         if self._pick is not None:
-            picked = self._pick(fields)
-            line = "\t".join(picked)
-            if FAST_RECORD.fullmatch(line):
-                return self._parse_fast(picked, line)
+            ticker, time_text, open_, high, low, close, volume = self._pick(fields)
+            try:
+                row = (
+                    self.ticker(ticker),
+                    self.parse_time(time_text),
+                    float(open_),
+                    float(high),
+                    float(low),
+                    float(close),
+                    int(volume),
+                )
+            except (ValueError, RejectedRow):
+                pass  # missing or unusual values: the general path says which
+            else:
+                # float() also takes "1_000", non-ASCII digits, "nan" and "inf": the general
+                # path refuses those.
+                numbers_ok = math.isfinite(row[2] + row[3] + row[4] + row[5]) and (
+                    0 <= row[6] <= BIGINT_MAX
+                )
+                if (
+                    numbers_ok
+                    and "_" not in open_ + high + low + close + volume
+                    and ((open_ + high + low + close + volume).isascii())
+                ):
+                    when, iso = row[1]
+                    # A ticker may hold a backslash, COPY's escape character.
+                    escaped = row[0].replace("\\", "\\\\") if "\\" in row[0] else row[0]
+                    line = (
+                        f"{escaped}\t{iso}\t{row[2]!r}\t{row[3]!r}\t{row[4]!r}\t{row[5]!r}\t"
+                        f"{row[6]}"
+                    )
+                    warning = not row[4] <= row[5] <= row[3]
+                    return (row[0], when, *row[2:]), line, warning
         return self._parse_general(fields)
 
-    def _parse_fast(self, picked: tuple[str, ...], line: str) -> tuple[Row, str, bool]:
-        ticker, time_text, open_, high, low, close, volume = picked
-        when = self.parse_time(time_text)  # the regex does not know that 02-30 is no date
-        warning = not (open_ and high and low and volume)
-        if high and low and not float(low) <= float(close) <= float(high):
-            warning = True
-        if warning:
-            line = "\t".join(text or COPY_NULL for text in picked)
-        row = (ticker, when, open_ or None, high or None, low or None, close, volume or None)
-        return row, line, warning
-
     def _parse_general(self, fields: list[str]) -> tuple[Row, str, bool]:
-        ticker = self.field(fields, "ticker").upper()
-        if not ticker:
-            raise RejectedRow("missing ticker")
-        if len(ticker) > TICKER_MAX:
-            raise RejectedRow(f"ticker longer than {TICKER_MAX} characters: {short(ticker)}")
-        if not ticker.isprintable():
-            raise RejectedRow(f"ticker has unprintable or undecodable characters: {short(ticker)}")
+        ticker = self.ticker(self.field(fields, "ticker"))
         time_text = self.field(fields, "time")
         if not time_text:
             raise RejectedRow("missing date")
-        when = self.parse_time(time_text)
+        when = self.parse_time(time_text)[0]
         close = parse_price(self.field(fields, "close"), "close")
         if close is None:
             raise RejectedRow("missing close")
