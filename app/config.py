@@ -81,6 +81,13 @@ def engine_options(url: str, environ: Mapping[str, str]) -> dict:
             "connect_timeout": connect_timeout,
             "options": f"-c statement_timeout={statement_timeout_ms}",
             "application_name": "stockdash",
+            # A server that vanishes without closing connections (network cut, dead host) is
+            # noticed within seconds instead of the kernel's many minutes of retransmissions.
+            "tcp_user_timeout": connect_timeout * 1000,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         }
     elif url.startswith("sqlite"):
         # `timeout` is SQLite's busy timeout: how long a reader waits for a writer's lock.
@@ -120,6 +127,18 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         # by path (see app.security); Flask-WTF's automatic check would answer them 400.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Compress what the dashboard downloads (scripts, figure JSON), not HTML pages, which
+        # carry CSRF tokens next to reflected input (the BREACH attack needs both compressed).
+        "COMPRESS_MIMETYPES": [
+            "application/json",
+            "application/javascript",
+            "text/javascript",
+            "text/css",
+            "image/svg+xml",
+        ],
+        # Streams are never compressed: Flask-Compress would leave their files open. Static
+        # files are read into memory first (dashapp.buffer_static_files_for_compression).
+        "COMPRESS_STREAMS": False,
         "MAX_CONTENT_LENGTH": env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "LOG_FILE": environ.get("LOG_FILE") or None,

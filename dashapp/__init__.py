@@ -10,7 +10,9 @@ from dashapp.callbacks import register_callbacks
 from dashapp.layout import serve_layout
 
 URL_PREFIX = "/dash/"
+CALLBACK_PATH = URL_PREFIX + "_dash-update-component"
 BOOTSTRAP_CSS = "/static/vendor/bootstrap/bootstrap.min.css"
+MAX_BUFFERED_FILE = 4 * 1024 * 1024
 
 
 def init_dashboard(server: Flask) -> dash.Dash:
@@ -22,11 +24,15 @@ def init_dashboard(server: Flask) -> dash.Dash:
         url_base_pathname=URL_PREFIX,
         external_stylesheets=[BOOTSTRAP_CSS],
         serve_locally=True,
-        title="stockdash",
+        compress=True,
+        title="Dashboard · stockdash",
         update_title=None,
     )
+    buffer_static_files_for_compression(server)
     dash_app.layout = serve_layout
     register_callbacks(dash_app)
+    server.extensions["dash_app"] = dash_app
+    check_callback_payloads(server, dash_app)
     # Dash writes a few inline <script>s into its page; the CSP allows exactly those by hash.
     server.extensions["stockdash_csp_hashes"] = list(dash_app.csp_hashes())
     # `/dash` (no slash) is not a Dash route; send it where the user meant to go.
@@ -34,6 +40,28 @@ def init_dashboard(server: Flask) -> dash.Dash:
         URL_PREFIX.rstrip("/"), "dashboard_redirect", lambda: redirect(URL_PREFIX, code=308)
     )
     return dash_app
+
+
+def buffer_static_files_for_compression(server: Flask) -> None:
+    """Read static files (Bootstrap, the plotly.js bundle) into memory so Flask-Compress can
+    compress them as a whole, instead of as a stream whose file it would never close.
+
+    Registered after Flask-Compress, so it runs before it (Flask runs these in reverse order).
+    Only files of the compressed types, and at most MAX_BUFFERED_FILE bytes, are read.
+    """
+    mimetypes = set(server.config["COMPRESS_MIMETYPES"])
+
+    @server.after_request
+    def buffer_static_file(response):
+        if (
+            response.direct_passthrough
+            and response.status_code == 200
+            and response.mimetype in mimetypes
+            and (response.content_length or 0) <= MAX_BUFFERED_FILE
+        ):
+            response.direct_passthrough = False
+            response.make_sequence()  # reads the file and closes it
+        return response
 
 
 def protect_dashboard(server: Flask, prefix: str) -> None:
@@ -53,3 +81,48 @@ def protect_dashboard(server: Flask, prefix: str) -> None:
         response = jsonify(error="authentication required", login=url_for("auth.login"))
         response.status_code = 401
         return response
+
+
+def check_callback_payloads(server: Flask, dash_app: dash.Dash) -> None:
+    """Answer malformed callback requests 400 before Dash reads them.
+
+    Dash trusts the renderer: a body that is not the expected JSON, or names an output no
+    callback has, raises inside Dash and would become a 500.
+    """
+
+    @server.before_request
+    def validate_callback_payload():
+        if request.path != CALLBACK_PATH or request.method != "POST":
+            return None
+        problem = callback_payload_problem(request.get_json(silent=True), dash_app.callback_map)
+        if problem is None:
+            return None
+        response = jsonify(error=f"bad callback request: {problem}")
+        response.status_code = 400
+        return response
+
+
+def callback_payload_problem(body, callback_map) -> str | None:
+    """What is wrong with a callback request body, or None if Dash can handle it."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str) or output not in callback_map:
+        return "unknown output"
+    for key in ("inputs", "state"):
+        items = body.get(key, [])
+        if not isinstance(items, list):
+            return f"{key} must be a list"
+        for item in items:
+            entries = item if isinstance(item, list) else [item]
+            if not all(isinstance(e, dict) and "id" in e and "property" in e for e in entries):
+                return f"each of {key} needs an id and a property"
+    if not isinstance(body.get("outputs"), dict | list):
+        return "outputs must be an object or a list"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "changedPropIds must be a list of strings"
+    expected = len(callback_map[output]["inputs"])
+    if len(body.get("inputs", [])) != expected:
+        return f"expected {expected} inputs"
+    return None

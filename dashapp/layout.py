@@ -1,10 +1,25 @@
-"""The dashboard's layout, built per page load so it can greet the logged-in user."""
+"""The dashboard's layout, built per page load (it greets the user and lists the tickers)."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
+
+from app.prices.queries import TickerInfo
+from dashapp.urlstate import CHART_TYPES, MOVING_AVERAGE_CHOICES
+
+QUICK_RANGES = ("1M", "6M", "YTD", "1Y", "5Y", "All")
+CHART_LABELS = {"line": "Line", "candlestick": "Candlestick", "ohlc": "OHLC"}
+# (column id, heading); every column but the ticker is numeric.
+SUMMARY_COLUMNS = (
+    ("ticker", "Ticker"),
+    ("last_close", "Last close"),
+    ("period_return", "Return %"),
+    ("volatility", "Volatility % (ann.)"),
+    ("max_drawdown", "Max drawdown %"),
+    ("average_volume", "Avg. volume"),
+)
 
 
 def user_name() -> str:
@@ -17,33 +32,181 @@ def navbar() -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand("stockdash", href="/"),
+                dbc.NavbarBrand("stockdash", href="/", external_link=True),
                 dbc.Nav(
                     [
-                        dbc.NavItem(dbc.NavLink(user_name(), disabled=True, id="nav-user")),
+                        dbc.NavItem(dbc.NavLink("Home", href="/", external_link=True)),
+                        dbc.NavItem(dbc.NavLink("Dashboard", href="/dash/", active=True,
+                                                external_link=True)),
+                    ],
+                    className="me-auto",
+                ),
+                dbc.Nav(
+                    [
+                        dbc.NavItem(
+                            dbc.Switch(id="theme-switch", label="Dark", value=False,
+                                       persistence=True, persistence_type="local",
+                                       className="navbar-text me-3 mb-0"),
+                        ),
+                        dbc.NavItem(html.Span(user_name(), id="nav-user",
+                                              className="navbar-text me-3")),
                         dbc.NavItem(dbc.NavLink("Log out", href="/logout/", external_link=True)),
                     ],
-                    className="ms-auto",
+                    className="align-items-center",
                 ),
             ]
         ),
         color="dark",
         dark=True,
-        className="mb-4",
+        className="mb-3",
+    )
+
+
+def ticker_option(info: TickerInfo) -> dict:
+    """A dropdown option: the symbol, then name and industry so that search finds either."""
+    details = " · ".join(part for part in (info.name, info.industry) if part)
+    return {"label": f"{info.ticker} · {details}" if details else info.ticker,
+            "value": info.ticker}
+
+
+def controls() -> dbc.Card:
+    """The panel of controls; every one of them is mirrored in the URL."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Label("Tickers", html_for="tickers"),
+                # Options come with the first callback: the layout itself never queries, since
+                # Dash also builds it for validation on whatever request comes first.
+                dcc.Dropdown(id="tickers", options=[], multi=True,
+                             searchable=True, placeholder="Search by symbol, name or industry"),
+                dbc.Label("Dates", className="mt-3 d-block"),
+                dcc.DatePickerRange(id="dates", display_format="YYYY-MM-DD",
+                                    start_date_placeholder_text="first",
+                                    end_date_placeholder_text="last", clearable=True),
+                dbc.ButtonGroup(
+                    [
+                        dbc.Button(name, id={"type": "quick-range", "range": name},
+                                   color="secondary", outline=True, size="sm")
+                        for name in QUICK_RANGES
+                    ],
+                    className="mt-2 w-100",
+                ),
+                dbc.Label("Chart", className="mt-3 d-block"),
+                dbc.RadioItems(
+                    id="chart-type",
+                    options=[{"label": CHART_LABELS[c], "value": c} for c in CHART_TYPES],
+                    value="line",
+                    inline=True,
+                ),
+                dbc.Checklist(
+                    id="options",
+                    options=[
+                        {"label": "% change from first day", "value": "normalize"},
+                        {"label": "Log scale", "value": "log"},
+                        {"label": "Volume panel", "value": "volume"},
+                    ],
+                    value=["volume"],
+                    switch=True,
+                    className="mt-3",
+                ),
+                dbc.Label("Moving averages (days)", className="mt-3 d-block"),
+                dbc.Checklist(
+                    id="moving-averages",
+                    options=[{"label": str(n), "value": n} for n in MOVING_AVERAGE_CHOICES],
+                    value=[],
+                    inline=True,
+                ),
+            ]
+        ),
+        className="mb-3",
     )
 
 
 def serve_layout() -> html.Div:
-    """The page: navbar, a greeting filled by a callback, and the chart area."""
+    """The whole page."""
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
+            dcc.Store(id="view"),
+            dcc.Store(id="shown-range"),
+            dcc.Store(id="theme"),
+            dcc.Download(id="download"),
             navbar(),
             dbc.Container(
                 [
-                    html.H1("Dashboard", className="h3"),
-                    html.P(id="welcome", className="lead"),
-                ]
+                    html.Div(id="notices"),
+                    dbc.Row(
+                        [
+                            dbc.Col(controls(), lg=3),
+                            dbc.Col(
+                                [
+                                    dcc.Loading(
+                                        dcc.Graph(
+                                            id="price-chart",
+                                            config={"displaylogo": False, "responsive": True},
+                                            style={"minHeight": "520px"},
+                                        ),
+                                        type="default",
+                                    ),
+                                    html.Div(
+                                        [
+                                            html.H2("Summary", className="h5 mb-0"),
+                                            dbc.Button("Download CSV", id="download-button",
+                                                       size="sm", color="secondary",
+                                                       outline=True),
+                                        ],
+                                        className="d-flex justify-content-between "
+                                        "align-items-center mt-3 mb-2",
+                                    ),
+                                    dcc.Store(id="summary-data", data=[]),
+                                    dcc.Store(id="summary-sort",
+                                              data={"column": "ticker", "descending": False}),
+                                    dcc.Loading(html.Div(id="summary-table"), type="default"),
+                                ],
+                                lg=9,
+                            ),
+                        ]
+                    ),
+                ],
+                fluid=True,
             ),
         ]
     )
+
+
+def summary_table(rows: list[dict], sort: dict) -> dbc.Table:
+    """The summary as a table whose headings sort it (click again to reverse)."""
+    column, descending = sort.get("column", "ticker"), bool(sort.get("descending"))
+    head = []
+    for key, heading in SUMMARY_COLUMNS:
+        arrow = (" ▼" if descending else " ▲") if key == column else ""
+        head.append(
+            html.Th(
+                html.Button(heading + arrow, id={"type": "sort", "column": key},
+                            className="btn btn-link btn-sm p-0 text-reset fw-bold",
+                            n_clicks=0),
+                className="text-end" if key != "ticker" else "",
+                **{"aria-sort": ("descending" if descending else "ascending")
+                   if key == column else "none"},
+            )
+        )
+    body = [
+        html.Tr([
+            html.Td(format_cell(key, row.get(key)), className="text-end" if key != "ticker" else "")
+            for key, _ in SUMMARY_COLUMNS
+        ])
+        for row in rows
+    ]
+    return dbc.Table([html.Thead(html.Tr(head)), html.Tbody(body)], hover=True, size="sm",
+                     responsive=True, id="summary")
+
+
+def format_cell(key: str, value) -> str:
+    """A table cell: thousands separators, two decimals, a dash for a missing figure."""
+    if value is None:
+        return "\u2013"  # an en dash
+    if key == "ticker":
+        return str(value)
+    if key == "average_volume":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"

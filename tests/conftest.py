@@ -6,9 +6,12 @@ created for this test session (dropped at its end). The schema is made by the re
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 import re
 import uuid
+from pathlib import Path
 
 import flask_migrate
 import psycopg
@@ -27,6 +30,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TABLES = ("users", "stock_prices", "stock_tickers")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_FILE = ROOT.parent / "shared" / "data" / "sp500_daily_2013_2018.csv.gz"
+SUBSET_TICKERS = ("AAPL", "MSFT", "GOOGL")
 
 DEFAULT_EMAIL = "ada@example.com"
 DEFAULT_PASSWORD = "analytical engine"
@@ -197,3 +204,34 @@ class AuthActions:
 def auth(client):
     """The form-submitting helper bound to `client`."""
     return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def real_file() -> Path:
+    """The real S&P 500 file in ../shared/data; skipped without it, except on CI."""
+    if not REAL_FILE.exists():
+        message = f"the real data file is not at {REAL_FILE}"
+        if IN_CI:
+            pytest.fail(message + " (CI must run this test)")
+        pytest.skip(message)
+    return REAL_FILE
+
+
+@pytest.fixture(scope="session")
+def sp500_subset(real_file, tmp_path_factory) -> Path:
+    """A CSV with the real rows of SUBSET_TICKERS (about 3,800 rows), for dashboard tests."""
+    path = tmp_path_factory.mktemp("prices") / "subset.csv"
+    with gzip.open(real_file, "rt", newline="") as source, path.open("w", newline="") as target:
+        reader = csv.reader(source)
+        writer = csv.writer(target)
+        header = next(reader)
+        writer.writerow(header)
+        name = header.index("Name")
+        writer.writerows(row for row in reader if row[name] in SUBSET_TICKERS)
+    return path
+
+
+def load_prices(app, path: Path) -> None:
+    """Import a CSV through the real `flask prices import` command."""
+    result = app.test_cli_runner().invoke(args=["prices", "import", str(path)])
+    assert result.exit_code == 0, result.output
