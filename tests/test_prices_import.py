@@ -270,3 +270,22 @@ def test_demo_fills_an_empty_database_only(app, runner):
     quiet = run(runner, "demo", "--if-empty")
     assert quiet.exit_code == 0
     assert fetch(app, "SELECT count(*) FROM stock_prices") == [(len(rows),)]
+
+
+def test_copy_special_characters_in_tickers_are_stored_as_read(app, runner, tmp_path):
+    source = tmp_path / "odd.csv"
+    # The second row of each ticker takes the parser's fast path (values seen before).
+    write_prices(
+        source,
+        [
+            ("2020-01-02", 1, 2, 0.5, 1.5, 1, "A\\B"),
+            ("2020-01-03", 1, 2, 0.5, 1.5, 1, "A\\B"),
+            ("2020-01-02", 1, 2, 0.5, 1.5, 1, "C'D"),
+            ("2020-01-03", 1, 2, 0.5, 1.5, 1, "C'D"),
+        ],
+    )
+    assert run(runner, "import", source).exit_code == 0
+    assert fetch(app, "SELECT ticker, count(*) FROM stock_prices GROUP BY ticker ORDER BY 1") == [
+        ("A\\B", 2),
+        ("C'D", 2),
+    ]

@@ -227,39 +227,31 @@ class RowParser:
         if len(fields) < self.width:
             raise RejectedRow(f"expected {self.width} fields, found {len(fields)}")
         if self._pick is not None:
-            ticker, time_text, open_, high, low, close, volume = self._pick(fields)
-            try:
-                row = (
-                    self.ticker(ticker),
-                    self.parse_time(time_text),
-                    float(open_),
-                    float(high),
-                    float(low),
-                    float(close),
-                    int(volume),
-                )
-            except (ValueError, RejectedRow):
-                pass  # missing or unusual values: the general path says which
-            else:
-                # float() also takes "1_000", non-ASCII digits, "nan" and "inf": the general
-                # path refuses those.
-                numbers_ok = math.isfinite(row[2] + row[3] + row[4] + row[5]) and (
-                    0 <= row[6] <= BIGINT_MAX
-                )
-                if (
-                    numbers_ok
-                    and "_" not in open_ + high + low + close + volume
-                    and ((open_ + high + low + close + volume).isascii())
-                ):
-                    when, iso = row[1]
-                    # A ticker may hold a backslash, COPY's escape character.
-                    escaped = row[0].replace("\\", "\\\\") if "\\" in row[0] else row[0]
-                    line = (
-                        f"{escaped}\t{iso}\t{row[2]!r}\t{row[3]!r}\t{row[4]!r}\t{row[5]!r}\t"
-                        f"{row[6]}"
+            ticker_text, time_text, open_, high, low, close, volume = self._pick(fields)
+            # Seen (and validated) before by the general path, which fills both caches.
+            ticker = self._tickers.get(ticker_text)
+            parsed_time = self._times.get(time_text)
+            numbers = open_ + high + low + close + volume
+            # float() also takes "1_000", non-ASCII digits, "nan" and "inf": the general path
+            # refuses those.
+            if ticker and parsed_time and "_" not in numbers and numbers.isascii():
+                try:
+                    o, h, lo, c, v = (
+                        float(open_),
+                        float(high),
+                        float(low),
+                        float(close),
+                        int(volume),
                     )
-                    warning = not row[4] <= row[5] <= row[3]
-                    return (row[0], when, *row[2:]), line, warning
+                except ValueError:
+                    pass  # a missing value, an exponent in the volume: the general path decides
+                else:
+                    if math.isfinite(o + h + lo + c) and 0 <= v <= BIGINT_MAX:
+                        # A ticker may hold a backslash, COPY's escape character.
+                        escaped = ticker.replace("\\", "\\\\") if "\\" in ticker else ticker
+                        line = f"{escaped}\t{parsed_time[1]}\t{o!r}\t{h!r}\t{lo!r}\t{c!r}\t{v}"
+                        warning = not lo <= c <= h
+                        return (ticker, parsed_time[0], o, h, lo, c, v), line, warning
         return self._parse_general(fields)
 
     def _parse_general(self, fields: list[str]) -> tuple[Row, str, bool]:
