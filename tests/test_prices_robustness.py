@@ -70,7 +70,10 @@ def wait_for(predicate, seconds: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def test_sigkill_mid_import_leaves_whole_batches_and_a_rerun_completes(env, engine, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_import_stopped_mid_way_leaves_whole_batches_and_a_rerun_completes(
+    env, engine, tmp_path, stop
+):
     source = tmp_path / "minutes.csv"
     total = write_file(source)
     batch = 2000
@@ -78,16 +81,23 @@ def test_sigkill_mid_import_leaves_whole_batches_and_a_rerun_completes(env, engi
         import_command("--batch-size", batch, source),
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for(lambda: count(engine) > 0 or process.poll() is not None, 120, "a first batch")
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(stop)
+        _, err = process.communicate(timeout=60)
     finally:
         process.kill()
         process.wait()
-    assert process.returncode == -signal.SIGKILL
+    if stop == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:
+        assert process.returncode == 130, err
+        assert "Interrupted: every batch stored before the interruption is kept" in err
+        assert "Traceback" not in err
     stored = count(engine)
     assert 0 < stored < total, "the import was not killed in the middle"
     assert stored % batch == 0  # whole batches only
