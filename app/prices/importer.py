@@ -5,8 +5,9 @@ batch and nothing of the broken one, and a concurrent reader only ever sees whol
 Existing rows are never deleted first (no TRUNCATE-then-load): a re-import upserts on
 `(ticker, time)`, leaving rows alone unless `replace` is set.
 
-On PostgreSQL a batch is streamed with COPY into a temporary table and merged with
-`INSERT ... ON CONFLICT`; on SQLite it is an `executemany` of the same upsert.
+On PostgreSQL a batch is streamed with COPY, straight into `stock_prices` while batches are all
+new rows, else into a temporary table merged with `INSERT ... ON CONFLICT`; on SQLite it is an
+`executemany` of the same upsert. A writer thread stores one batch while the next is parsed.
 """
 
 from __future__ import annotations
@@ -126,10 +127,8 @@ def parse_time(text: str) -> datetime:
 
 
 def parse_price(text: str, name: str) -> float | None:
-    """A finite number, or None for an empty field.
-
-    Python's float() also takes `1_000` and non-ASCII digits, which PostgreSQL does not: refusing
-    them here lets the PostgreSQL writer send the validated text as it was read."""
+    """A finite number, or None for an empty field. Python's float() also takes `1_000` and
+    non-ASCII digits, which no other CSV reader (PostgreSQL's COPY included) would."""
     if not text:
         return None
     if not text.isascii() or "_" in text:
