@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, no_update
+import plotly.io as pio
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
 
 from app.prices.queries import TickerInfo, list_tickers, price_series, summary
-from dashapp.figures import build_figure, series_csv, summary_rows
+from dashapp.figures import TEMPLATES, build_figure, series_csv, summary_rows
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.urlstate import DEFAULT_TICKERS, ViewState, parse_query, serialise
 
@@ -48,10 +49,16 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         Output("notices", "children"),
         Output("shown-range", "data"),
         Input("view", "data"),
-        Input("theme", "data"),
+        State("theme", "data"),
         # Fired once `sync_view` has resolved the URL into the view store, not before.
         prevent_initial_call=True,
     )(update_chart)
+    # A theme change restyles the figure in place; redrawing it would race with a zoom's data.
+    dash_app.callback(
+        Output("price-chart", "figure", allow_duplicate=True),
+        Input("theme", "data"),
+        prevent_initial_call=True,
+    )(retheme_chart)
     # Zooming is a callback of its own: were it part of `update_chart`, the relayout event of
     # the first draw would supersede the request that brings the figure, and Dash would drop it.
     dash_app.callback(
@@ -223,6 +230,13 @@ def zoom_chart(relayout, store, theme):
     series = price_series(view.tickers, zoom[0], zoom[1])
     shown = [zoom[0].isoformat(), zoom[1].isoformat()]
     return build_figure(series, view, theme_name(theme)), shown
+
+
+def retheme_chart(theme):
+    """Swap the figure's template for the chosen theme, leaving its data alone."""
+    patch = Patch()
+    patch["layout"]["template"] = pio.templates[TEMPLATES[theme_name(theme)]]
+    return patch
 
 
 def theme_name(theme) -> str:

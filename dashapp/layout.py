@@ -143,6 +143,9 @@ def serve_layout() -> html.Div:
                                     dcc.Loading(
                                         dcc.Graph(
                                             id="price-chart",
+                                            # Present from the start, so that a theme Patch
+                                            # arriving before the first chart has a target.
+                                            figure={"data": [], "layout": {}},
                                             config={"displaylogo": False, "responsive": True},
                                             style={"minHeight": "520px"},
                                         ),

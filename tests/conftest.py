@@ -10,13 +10,19 @@ import csv
 import gzip
 import os
 import re
+import shutil
+import threading
 import uuid
 from pathlib import Path
 
 import flask_migrate
 import psycopg
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import engine_options, normalise_database_url
@@ -235,3 +241,70 @@ def load_prices(app, path: Path) -> None:
     """Import a CSV through the real `flask prices import` command."""
     result = app.test_cli_runner().invoke(args=["prices", "import", str(path)])
     assert result.exit_code == 0, result.output
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def live_app(make_app):
+    """The app as in production: debug off, CSRF, rate limits and CSP on."""
+    return make_app(TESTING=False, DEBUG=False)
+
+
+@pytest.fixture
+def live_server(live_app):
+    """`live_app` served on a free loopback port; the fixture's value is its base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium through Debian's chromedriver; nothing is downloaded."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        message = "chromium and chromium-driver are not installed (apt-get install them)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def fill(driver, values: dict[str, str]) -> None:
+    """Type `values` into the form fields of those names."""
+    for name, value in values.items():
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+
+
+def console_problems(driver) -> list[str]:
+    """Console errors and CSP violations the page produced so far."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" or "Content Security Policy" in entry["message"]
+    ]
