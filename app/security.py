@@ -122,14 +122,19 @@ def content_security_policy(script_hashes: list[str]) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+def allow_inline_scripts(app: Flask, script_hashes: list[str]) -> None:
+    """Let the CSP admit exactly these inline scripts (by hash); the header is built once."""
+    app.extensions["stockdash_csp"] = content_security_policy(script_hashes)
+
+
 def init_security_headers(app: Flask) -> None:
     """Add the security headers to every response, errors and static files included."""
+    allow_inline_scripts(app, [])
 
     @app.after_request
     def add_security_headers(response):
-        script_hashes = app.extensions.get("stockdash_csp_hashes", [])
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(script_hashes))
+        headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")

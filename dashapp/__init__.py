@@ -6,6 +6,7 @@ import dash
 from flask import Flask, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from app.security import allow_inline_scripts
 from dashapp.callbacks import register_callbacks
 from dashapp.layout import serve_layout
 
@@ -34,7 +35,7 @@ def init_dashboard(server: Flask) -> dash.Dash:
     server.extensions["dash_app"] = dash_app
     check_callback_payloads(server, dash_app)
     # Dash writes a few inline <script>s into its page; the CSP allows exactly those by hash.
-    server.extensions["stockdash_csp_hashes"] = list(dash_app.csp_hashes())
+    allow_inline_scripts(server, list(dash_app.csp_hashes()))
     # `/dash` (no slash) is not a Dash route; send it where the user meant to go.
     server.add_url_rule(
         URL_PREFIX.rstrip("/"), "dashboard_redirect", lambda: redirect(URL_PREFIX, code=308)

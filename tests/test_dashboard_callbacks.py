@@ -53,8 +53,9 @@ def sync(app, client, search="", controls=None, changed=None):
 
 def draw(app, client, query: str, notices=()):
     key = callback_key(app, "price-chart.figure", "summary-data")
-    response = call(client, app, key, [("view", "data", {"query": query, "notices": list(notices)}),
-                                       ("theme", "data", "light")])
+    response = call(client, app, key,
+                    [("view", "data", {"query": query, "notices": list(notices)})],
+                    state=[("theme", "data", "light")])
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
 
@@ -163,7 +164,7 @@ def test_missing_ranges_are_notices_not_errors(app, dash_client):
 
 
 def zoom(app, client, relayout, query):
-    key = callback_key(app, "price-chart.figure@")
+    key = callback_key(app, "price-chart.figure@", "shown-range")
     return call(client, app, key, [("price-chart", "relayoutData", relayout)],
                 state=[("view", "data", {"query": query, "notices": []}),
                        ("theme", "data", "dark")])
@@ -225,14 +226,15 @@ def test_malformed_callback_requests_answer_400(app, dash_client, body):
 
 def test_wrong_inputs_for_a_real_output_answer_400(app, dash_client):
     key = callback_key(app, "price-chart.figure", "summary-data")
-    response = call(dash_client, app, key, [("view", "data", {})])
+    response = call(dash_client, app, key, [("view", "data", {}), ("theme", "data", "dark")])
     assert response.status_code == 400
 
 
 def test_tampered_store_values_do_not_break_the_chart(app, dash_client):
     for store in ({"query": 42}, {"query": "?tickers=AAPL", "notices": "x"}, {}):
         key = callback_key(app, "price-chart.figure", "summary-data")
-        response = call(dash_client, app, key, [("view", "data", store), ("theme", "data", 7)])
+        response = call(dash_client, app, key, [("view", "data", store)],
+                        state=[("theme", "data", 7)])
         assert response.status_code == 200
 
 
@@ -306,3 +308,15 @@ def test_summary_table_sorts_by_a_clicked_heading(app, dash_client):
                      ("summary-sort", "data", {"column": "volatility", "descending": True})])
     body = response.get_data(as_text=True)
     assert body.index("AAPL") < body.index("MSFT")  # the missing figure sorts last
+
+
+def test_theme_change_patches_only_the_template(app, dash_client):
+    # The restyling callback is the one whose only output is the figure.
+    key = next(k for k in app.extensions["dash_app"].callback_map
+               if k.startswith("price-chart.figure@"))
+    response = call(dash_client, app, key, [("theme", "data", "dark")])
+    patch = response.get_json()["response"]["price-chart"]["figure"]
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    operation = patch["operations"][0]
+    assert operation["location"] == ["layout", "template"]
+    assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"

@@ -112,8 +112,8 @@ def test_dash_page_and_callback_work_when_logged_in(client, auth, user):
 def call_chart(client, app):
     """Draw an (empty) chart through the real callback."""
     key = callback_key(app, "price-chart.figure", "summary-data")
-    return call(client, app, key, [("view", "data", {"query": "", "notices": []}),
-                                   ("theme", "data", "light")])
+    return call(client, app, key, [("view", "data", {"query": "", "notices": []})],
+                state=[("theme", "data", "light")])
 
 
 def test_two_apps_in_one_process_both_have_working_callbacks(app, make_app, user):
