@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_dashboard(app)
+    register_healthcheck(app)
     register_proxy_fix(app)
     return app
 
@@ -110,6 +111,21 @@ def register_dashboard(app: Flask) -> None:
     from dashapp import init_dashboard
 
     init_dashboard(app)
+
+
+def register_healthcheck(app: Flask) -> None:
+    """Serve /healthcheck/ in front of Flask's request handling (see app.health)."""
+    from app.health import HealthcheckMiddleware
+    from app.security import set_security_headers
+
+    with app.app_context():
+        engine = db.engine
+    app.wsgi_app = HealthcheckMiddleware(
+        app.wsgi_app,
+        engine,
+        lambda response, is_secure: set_security_headers(app, response.headers, is_secure),
+        app.logger,
+    )
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -133,12 +133,16 @@ def init_security_headers(app: Flask) -> None:
 
     @app.after_request
     def add_security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        set_security_headers(app, response.headers, request.is_secure)
         return response
+
+
+def set_security_headers(app: Flask, headers, is_secure: bool) -> None:
+    """The headers every response carries (those a view set itself are kept)."""
+    headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

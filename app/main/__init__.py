@@ -1,4 +1,4 @@
-"""Public pages: home and healthcheck."""
+"""Public pages."""
 
 from flask import Blueprint
 
