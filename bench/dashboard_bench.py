@@ -1,0 +1,309 @@
+"""The dashboard's chart callback against a naive callback that sends every stored row.
+
+    .venv/bin/python bench/dashboard_bench.py [--runs 5]
+
+Creates a scratch PostgreSQL database (dropped at the end), imports the real daily prices of
+AAPL and MSFT from ../shared/data/sp500_daily_2013_2018.csv.gz and a generated year of
+one-minute bars for one ticker (98,280 rows), and logs in through the login form. Then, for each
+range, it POSTs the chart callback through the Flask test client exactly as the browser does:
+
+- **real**: Dash's `/dash/_dash-update-component` running `update_chart` (SQL aggregation to at
+  most 2,000 buckets per ticker via `price_series`);
+- **naive**: a route registered in this script's app only, `/dash/_bench-naive-chart`, taking
+  the same request body and answering the same JSON shape, serialised by the same function Dash
+  uses, with the same figure, summary and notices code; only the rows differ: a plain
+  `SELECT time, open, high, low, close, volume FROM stock_prices WHERE ticker = :t AND time >= :s
+  AND time < :e ORDER BY time` per ticker, every row sent.
+
+Both go through the whole Flask stack (login check, Flask-Compress), so each time covers the
+queries, the figure, JSON serialisation and gzip. Sizes are the body as sent with
+`Accept-Encoding: gzip` and without it. Each variant is called once to warm up, then --runs
+times, alternating real and naive; the medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from _dash_common import (
+    BENCH_EMAIL,
+    BENCH_PASSWORD,
+    MINUTE_TICKER,
+    bench_config,
+    create_scratch_database,
+    drop_scratch_database,
+    prepare_database,
+    write_minute_bars,
+    write_real_subset,
+)
+from flask import Flask, Response, request
+from plotly.io.json import to_json_plotly
+from sqlalchemy import DateTime, text
+
+from app import create_app
+from app.extensions import db
+from app.prices.queries import PriceSeries, summary, time_range
+from dashapp.callbacks import notice_alerts, read_view, theme_name
+from dashapp.figures import build_figure, summary_rows
+
+CALLBACK_URL = "/dash/_dash-update-component"
+# Under /dash/ so that it passes the same login check and CSRF exemption as Dash's callbacks.
+NAIVE_URL = "/dash/_bench-naive-chart"
+DAILY_TICKERS = ("AAPL", "MSFT")
+NAIVE_ROWS = text(
+    "SELECT time, open, high, low, close, volume FROM stock_prices "
+    "WHERE ticker = :t AND time >= :s AND time < :e ORDER BY time"
+).columns(time=DateTime())
+MAX_BYTES = 200_000
+MAX_TIME_RATIO = 0.1
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Case:
+    """One chart to draw: a label, how many stored rows it covers, and the view's query."""
+
+    label: str
+    data: str
+    query: str
+
+
+# The daily data ends on 2018-02-07, the minute bars on 2021-12-21. Every case is a candlestick
+# with the volume panel, the heaviest chart the dashboard draws (four price arrays and volume).
+DAILY = "tickers=AAPL,MSFT&chart=candlestick&volume=1"
+MINUTE = f"tickers={MINUTE_TICKER}&chart=candlestick&volume=1"
+CASES = (
+    Case("1 day", "daily", f"?{DAILY}&start=2018-02-07&end=2018-02-07"),
+    Case("1 month", "daily", f"?{DAILY}&start=2018-01-08&end=2018-02-07"),
+    Case("1 year", "daily", f"?{DAILY}&start=2017-02-07&end=2018-02-07"),
+    Case("5 years", "daily", f"?{DAILY}&start=2013-02-08&end=2018-02-07"),
+    Case("1 day", "minute", f"?{MINUTE}&start=2021-12-21&end=2021-12-21"),
+    Case("1 month", "minute", f"?{MINUTE}&start=2021-11-22&end=2021-12-21"),
+    Case("1 year", "minute", f"?{MINUTE}"),
+)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One variant on one case: bars sent, median seconds, body bytes gzipped and not."""
+
+    bars: int
+    seconds: float
+    gzip_bytes: int
+    raw_bytes: int
+
+
+def naive_series(tickers, start, end) -> dict[str, PriceSeries]:
+    """Every stored row of each ticker in [start, end), one plain query per ticker."""
+    low, high = time_range(start, end)
+    connection = db.session.connection()
+    result = {}
+    for ticker in tickers:
+        series = PriceSeries(ticker)
+        for row in connection.execute(NAIVE_ROWS, {"t": ticker, "s": low, "e": high}):
+            series.append(row)
+        if series.time:
+            result[ticker] = series
+    return result
+
+
+def naive_update_chart(store, theme):
+    """`dashapp.callbacks.update_chart` with the naive rows instead of `price_series`."""
+    view = read_view(store)
+    series = naive_series(view.tickers, view.start, view.end)
+    notices = [str(n) for n in store.get("notices", []) if isinstance(n, str)]
+    missing = [t for t in view.tickers if t not in series]
+    if view.tickers and missing:
+        notices.append(f"No prices in this date range for: {', '.join(missing)}.")
+    table = summary_rows(summary(view.tickers, view.start, view.end))
+    return build_figure(series, view, theme_name(theme)), table, notice_alerts(notices), None
+
+
+def add_naive_route(app: Flask) -> None:
+    """Serve `naive_update_chart` for a Dash callback body, answering Dash's response shape."""
+
+    def naive_chart():
+        body = request.get_json()
+        values = {item["id"]: item["value"] for item in body["inputs"] + body["state"]}
+        store, theme = values["view"], values["theme"]
+        figure, table, notices, shown = naive_update_chart(store, theme)
+        payload = {
+            "multi": True,
+            "response": {
+                "price-chart": {"figure": figure},
+                "summary-data": {"data": table},
+                "notices": {"children": notices},
+                "shown-range": {"data": shown},
+            },
+        }
+        # Dash serialises callback answers with this same function.
+        return Response(to_json_plotly(payload), mimetype="application/json")
+
+    app.add_url_rule(NAIVE_URL, "bench_naive_chart", naive_chart, methods=["POST"])
+
+
+def chart_callback_body(app: Flask, query: str) -> dict:
+    """The body the browser POSTs to run `update_chart` for the view `query`, built from the
+    callback's declared inputs and state (the view store, and the theme)."""
+    callback_map = app.extensions["dash_app"].callback_map
+    (key,) = [k for k in callback_map if "price-chart.figure" in k and "summary-data" in k]
+    outputs = [
+        dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
+        for part in key[2:-2].split("...")
+    ]
+    values = {"view": {"query": query, "notices": []}, "theme": "light"}
+
+    def entries(kind):
+        return [
+            {"id": item["id"], "property": item["property"], "value": values[item["id"]]}
+            for item in callback_map[key][kind]
+        ]
+
+    inputs = entries("inputs")
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": inputs,
+        "state": entries("state"),
+        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+    }
+
+
+def log_in(client) -> None:
+    """Log in through the real form, CSRF token included."""
+    page = client.get("/login/").get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)
+    response = client.post(
+        "/login/", data={"csrf_token": token, "email": BENCH_EMAIL, "password": BENCH_PASSWORD}
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed: {response.status_code}")
+
+
+def post(client, url: str, body: dict, gzip: bool):
+    """POST a callback body; fail loudly on anything but a compressed (if asked) 200."""
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    response = client.post(url, json=body, headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: {response.status_code} {response.get_data(as_text=True)}")
+    if gzip and response.headers.get("Content-Encoding") != "gzip":
+        raise RuntimeError(f"{url}: the response was not gzip-compressed")
+    return response
+
+
+def figure_size(client, url: str, body: dict) -> tuple[int, int]:
+    """Uncompressed bytes of the answer, and the bars its price traces carry (all tickers)."""
+    response = post(client, url, body, gzip=False)
+    figure = response.get_json()["response"]["price-chart"]["figure"]
+    bars = sum(
+        count_points(trace["close"])
+        for trace in figure["data"]
+        if trace.get("type") == "candlestick"
+    )
+    return len(response.get_data()), bars
+
+
+def count_points(values) -> int:
+    """Length of a trace array: a plain list or Plotly's typed-array form ({dtype, bdata})."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).size
+    return len(values or ())
+
+
+def measure_case(app: Flask, client, case: Case, runs: int) -> dict[str, Measure]:
+    """Both variants on one case: a warm-up call each, then `runs` alternating timed calls."""
+    body = chart_callback_body(app, case.query)
+    urls = {"real": CALLBACK_URL, "naive": NAIVE_URL}
+    seconds: dict[str, list[float]] = {name: [] for name in urls}
+    gzip_bytes: dict[str, int] = {}
+    for url in urls.values():
+        post(client, url, body, gzip=True)
+    for _ in range(runs):
+        for name, url in urls.items():
+            started = time.perf_counter()
+            response = post(client, url, body, gzip=True)
+            seconds[name].append(time.perf_counter() - started)
+            gzip_bytes[name] = len(response.get_data())
+    result = {}
+    for name, url in urls.items():
+        raw, bars = figure_size(client, url, body)
+        result[name] = Measure(bars, statistics.median(seconds[name]), gzip_bytes[name], raw)
+    return result
+
+
+def report(results: list[tuple[Case, dict[str, Measure]]], runs: int) -> str:
+    """The side-by-side table and the verdicts against the targets."""
+    lines = [
+        f"Median of {runs} warm runs per variant; bytes = response body, gzip as sent with "
+        "Accept-Encoding: gzip.",
+        "",
+        "| data | range | real bars | real ms | real gzip kB | real raw kB "
+        "| naive bars | naive ms | naive gzip kB | naive raw kB | time real/naive |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case, measures in results:
+        real, naive = measures["real"], measures["naive"]
+        lines.append(
+            f"| {case.data} | {case.label} | {real.bars:,} | {real.seconds * 1000:.0f} | "
+            f"{real.gzip_bytes / 1000:.1f} | {real.raw_bytes / 1000:.1f} | {naive.bars:,} | "
+            f"{naive.seconds * 1000:.0f} | {naive.gzip_bytes / 1000:.1f} | "
+            f"{naive.raw_bytes / 1000:.1f} | {real.seconds / naive.seconds:.3f} |"
+        )
+    largest = max(m["real"].raw_bytes for _, m in results)
+    largest_gzip = max(m["real"].gzip_bytes for _, m in results)
+    minute_year = next(m for c, m in results if c.data == "minute" and c.label == "1 year")
+    ratio = minute_year["real"].seconds / minute_year["naive"].seconds
+    lines += [
+        "",
+        f"largest real response: {largest / 1000:.1f} kB raw, {largest_gzip / 1000:.1f} kB gzip "
+        f"(target <= {MAX_BYTES / 1000:.0f} kB): {verdict(largest <= MAX_BYTES)}",
+        f"minute data, 1 year, time real/naive: {ratio:.3f}x (target <= {MAX_TIME_RATIO}x): "
+        f"{verdict(ratio <= MAX_TIME_RATIO)}",
+    ]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    """Load the data into a scratch database, measure every case, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per variant (5)")
+    options = parser.parse_args()
+
+    url = create_scratch_database("stockdash_bench_dash")
+    try:
+        app = create_app(bench_config(url))
+        add_naive_route(app)  # before the first request, as Flask requires
+        with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
+            daily, minutes = Path(workdir) / "daily.csv", Path(workdir) / "minutes.csv"
+            write_real_subset(daily, DAILY_TICKERS)
+            write_minute_bars(minutes)
+            prepare_database(app, [daily, minutes])
+        client = app.test_client()
+        log_in(client)
+        results = []
+        for case in CASES:
+            print(f"{case.data} {case.label} ...", file=sys.stderr, flush=True)
+            results.append((case, measure_case(app, client, case, options.runs)))
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        drop_scratch_database(url)
+    print(report(results, options.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,468 @@
+"""First load of the dashboard in headless Chromium against a default Dash 4 page.
+
+    .venv/bin/python bench/first_load_bench.py [--runs 5]
+
+Three pages are served in turn by gunicorn with the same settings (the project's
+gunicorn.conf.py, 2 sync workers) on 127.0.0.1, ports 18400-18499:
+
+* ``stockdash``          the real app (`wsgi:app`) on a scratch PostgreSQL database holding the
+                         real daily prices of AAPL and MSFT; the page opened, after logging in
+                         through the form, is
+                         `/dash/?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick`;
+* ``default``            a minimal Dash 4 app: one `dcc.Graph` holding a candlestick figure of the
+                         same rows (AAPL and MSFT, 2016, from the same file), default settings,
+                         so Dash serves its own scripts and the full plotly.min.js, with
+                         `compress=True` (Flask-Compress, as stockdash uses);
+* ``default-nocompress`` the same without `compress=True`: what an untouched Dash app sends.
+
+Each run starts a new Chromium (a new, empty profile) with the HTTP cache disabled through CDP
+(`Network.setCacheDisabled`), opens the page and waits until the chart is drawn: a script
+installed before the page's own scripts checks on every animation frame whether
+`#price-chart .js-plotly-plot` has data and a drawn trace, and records `performance.now()`
+(milliseconds since navigation start). It then waits until no request has started for 1.5 s
+and sums, over every request of the page, the bytes Chromium received from the network
+(CDP `Network.loadingFinished.encodedDataLength`: headers plus the compressed body; the
+favicon left out). Chromium offers zstd on loopback and Flask-Compress picks it; pass
+`--accept-encoding gzip` to measure gzip instead. The variants
+run interleaved, round after round; medians are reported, and the bytes ratio is the target's.
+
+The module doubles as gunicorn's app module for the default page:
+`first_load_bench:default_dash_app(compress=True)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _dash_common import (
+    BENCH_EMAIL,
+    BENCH_PASSWORD,
+    PROJECT_ROOT,
+    REAL_FILE,
+    bench_config,
+    create_scratch_database,
+    drop_scratch_database,
+    prepare_database,
+    write_real_subset,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+PORT_RANGE = range(18400, 18500)
+TICKERS = ("AAPL", "MSFT")
+FIRST_DAY, LAST_DAY = "2016-01-01", "2016-12-31"
+DASH_PATH = f"/dash/?tickers={','.join(TICKERS)}&start={FIRST_DAY}&end={LAST_DAY}&chart=candlestick"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+TARGET_BYTES_RATIO = 0.5
+QUIET_SECONDS = 1.5
+
+# Runs before the page's own scripts; marks the first animation frame with a drawn chart.
+WATCH_FIRST_CHART = """
+(function () {
+  function check() {
+    var gd = document.querySelector('#price-chart .js-plotly-plot');
+    if (gd && gd.data && gd.data.length > 0 && gd.querySelector('.main-svg .trace')) {
+      window.__firstChartMs = performance.now();
+      return;
+    }
+    requestAnimationFrame(check);
+  }
+  requestAnimationFrame(check);
+})();
+"""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One page to load: how gunicorn serves it, the path to open, whether to log in first."""
+
+    name: str
+    app_spec: str
+    path: str
+    login: bool
+
+
+VARIANTS = (
+    Variant("stockdash", "wsgi:app", DASH_PATH, login=True),
+    Variant("default", "first_load_bench:default_dash_app(compress=True)", "/", login=False),
+    Variant(
+        "default-nocompress", "first_load_bench:default_dash_app(compress=False)", "/",
+        login=False,
+    ),
+)  # fmt: skip
+
+
+@dataclass
+class Load:
+    """What one page load transferred and how long the chart took."""
+
+    first_chart_ms: float
+    requests: int = 0
+    transferred: int = 0
+    # bytes received per kind of resource (script, stylesheet, document, data)
+    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    encodings: set[str] = field(default_factory=set)
+    # (bytes, encoding, path) of every request, for --resources
+    resources: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+# --- the default Dash page (built inside a gunicorn worker) ----------------------------------
+
+
+def default_dash_app(compress: bool):
+    """A minimal Dash 4 app with default settings: one candlestick `dcc.Graph` of the real
+    AAPL and MSFT rows of 2016, and nothing else."""
+    import dash
+    import plotly.graph_objects as go
+    from dash import dcc, html
+
+    rows: dict[str, list[list[str]]] = defaultdict(list)
+    with gzip.open(REAL_FILE, "rt", newline="") as file:
+        for row in csv.DictReader(file):
+            if row["Name"] in TICKERS and FIRST_DAY <= row["date"] <= LAST_DAY:
+                rows[row["Name"]].append(row)
+    figure = go.Figure(
+        [
+            go.Candlestick(
+                name=ticker,
+                x=[r["date"] for r in bars],
+                open=[float(r["open"]) for r in bars],
+                high=[float(r["high"]) for r in bars],
+                low=[float(r["low"]) for r in bars],
+                close=[float(r["close"]) for r in bars],
+            )
+            for ticker, bars in rows.items()
+        ]
+    )
+    app = dash.Dash(__name__, compress=compress)
+    app.layout = html.Div([dcc.Graph(id="price-chart", figure=figure)])
+    return app.server
+
+
+# --- gunicorn --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """The first port in 18400-18499 that nothing listens on right now."""
+    for port in PORT_RANGE:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18400-18499")
+
+
+def start_gunicorn(variant: Variant, port: int, env: dict, log: Path) -> subprocess.Popen:
+    """Start gunicorn for `variant`; every variant gets the same server settings."""
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "--chdir", str(PROJECT_ROOT),
+        "--pythonpath", str(BENCH_DIR),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", "2",
+        "--access-logfile", "/dev/null",
+        "--error-logfile", str(log),
+        variant.app_spec,
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """SIGTERM the master (it stops its workers) and wait; kill it if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 60):
+    """Poll `url` until it answers (any status: the dashboard answers anonymous users 302)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):  # noqa: S310 (loopback URL)
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+
+def new_browser(accept_encoding: str | None):
+    """A fresh headless Chromium (chromedriver gives each session a new, empty profile) that
+    logs network events and never uses its HTTP cache; `accept_encoding` replaces the
+    browser's own Accept-Encoding header when given."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(argument)  # fmt: skip
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    if accept_encoding:
+        driver.execute_cdp_cmd(
+            "Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": accept_encoding}}
+        )
+    return driver
+
+
+def log_in(driver, base: str) -> None:
+    """Log in through the form, as a user does before opening the dashboard."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(base + "/login/")
+    driver.find_element(By.NAME, "email").send_keys(BENCH_EMAIL)
+    driver.find_element(By.NAME, "password").send_keys(BENCH_PASSWORD)
+    driver.find_element(By.ID, "submit").click()
+    WebDriverWait(driver, 30).until(lambda d: "/login/" not in d.current_url)
+
+
+def wait_for_quiet(driver, timeout: float = 60) -> None:
+    """Wait until the page has started no request for QUIET_SECONDS (the summary table and
+    other callbacks may still be loading after the chart is drawn)."""
+    script = "return performance.getEntriesByType('resource').length"
+    count, since, deadline = -1, time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = driver.execute_script(script)
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= QUIET_SECONDS:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the page kept loading")
+
+
+def kind_of(url: str, mime_type: str) -> str:
+    """A resource's kind for the report: script, stylesheet, document, or data (JSON)."""
+    if "javascript" in mime_type:
+        return "script"
+    if mime_type == "text/css":
+        return "stylesheet"
+    if mime_type == "text/html":
+        return "document"
+    if "json" in mime_type:
+        return "data"
+    return "other"
+
+
+def network_totals(driver, load: Load) -> None:
+    """Add up, from the CDP performance log, the bytes of every finished request made by the
+    last document loaded (its loader id), into `load`.
+
+    Requests of an earlier page still in flight (after logging in, the browser is sent to the
+    dashboard and starts loading it before the benchmark opens its own URL) are left out.
+    """
+    loaders, responses, finished = {}, {}, {}
+    page_loader = None
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            loaders[params["requestId"]] = params.get("loaderId")
+            if params.get("type") == "Document":
+                page_loader = params.get("loaderId")
+        elif message["method"] == "Network.responseReceived":
+            responses[params["requestId"]] = params["response"]
+        elif message["method"] == "Network.loadingFinished":
+            finished[params["requestId"]] = params["encodedDataLength"]
+    for request_id, size in finished.items():
+        response = responses.get(request_id)
+        if response is None or response["url"].startswith("data:"):
+            continue
+        # The favicon is the browser's, not the page's (stockdash's is fetched on the login page).
+        if loaders.get(request_id) != page_loader or "favicon" in response["url"]:
+            continue
+        headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
+        load.requests += 1
+        load.transferred += size
+        load.by_kind[kind_of(response["url"], response.get("mimeType", ""))] += size
+        encoding = headers.get("content-encoding", "identity")
+        load.encodings.add(encoding)
+        path = "/" + response["url"].split("/", 3)[-1]
+        load.resources.append((size, encoding, path))
+
+
+def load_page(variant: Variant, base: str, accept_encoding: str | None) -> Load:
+    """One cold first load of `variant`'s page in a new browser."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = new_browser(accept_encoding)
+    try:
+        if variant.login:
+            log_in(driver, base)
+        driver.get_log("performance")  # drop what the login pages loaded
+        driver.execute_cdp_cmd("Page.enable", {})
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_FIRST_CHART}
+        )
+        driver.get(base + variant.path)
+        first_chart = WebDriverWait(driver, 60).until(
+            lambda d: d.execute_script("return window.__firstChartMs")
+        )
+        load = Load(first_chart_ms=float(first_chart))
+        wait_for_quiet(driver)
+        network_totals(driver, load)
+        return load
+    finally:
+        driver.quit()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def serve_and_load(variant: Variant, env: dict, workdir: Path, accept_encoding: str | None) -> Load:
+    """Serve `variant` with gunicorn, load its page once cold, stop the server."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = workdir / f"gunicorn-{variant.name}.log"
+    process = start_gunicorn(variant, port, env, log)
+    try:
+        wait_until_serving(base + "/", process, log)
+        return load_page(variant, base, accept_encoding)
+    finally:
+        stop_gunicorn(process)
+
+
+def resource_list(loads: dict[str, list[Load]]) -> str:
+    """Every request of each page's first load, largest first."""
+    lines = []
+    for name, runs in loads.items():
+        lines += ["", f"{name}, first run:", "| bytes | encoding | path |", "|---:|---|---|"]
+        for size, encoding, path in sorted(runs[0].resources, reverse=True):
+            lines.append(f"| {size:,} | {encoding} | {path[:90]} |")
+    return "\n".join(lines)
+
+
+def report(loads: dict[str, list[Load]]) -> str:
+    """Per-variant medians, and the stockdash/default ratios against the target."""
+    kinds = ("document", "script", "stylesheet", "data", "other")
+    lines = [
+        f"Median of {len(loads['stockdash'])} cold loads per variant (kB = 1000 bytes received, "
+        "headers included).",
+        "",
+        "| page | requests | total kB | "
+        + " | ".join(f"{k} kB" for k in kinds)
+        + " | first chart ms | encodings |",
+        "|---|---:|---:|" + "---:|" * len(kinds) + "---:|---|",
+    ]
+    medians = {}
+    for name, runs in loads.items():
+        total = statistics.median(r.transferred for r in runs)
+        chart = statistics.median(r.first_chart_ms for r in runs)
+        script = statistics.median(r.by_kind["script"] for r in runs)
+        medians[name] = (total, chart, script)
+        per_kind = " | ".join(
+            f"{statistics.median(r.by_kind[k] for r in runs) / 1000:.1f}" for k in kinds
+        )
+        encodings = ", ".join(sorted(set().union(*(r.encodings for r in runs))))
+        lines.append(
+            f"| {name} | {statistics.median(r.requests for r in runs):.0f} | {total / 1000:.1f} "
+            f"| {per_kind} | {chart:.0f} | {encodings} |"
+        )
+    lines += ["", "Per-run first chart ms: " + "; ".join(
+        f"{name} " + ", ".join(f"{r.first_chart_ms:.0f}" for r in runs)
+        for name, runs in loads.items()
+    )]  # fmt: skip
+    ours = medians["stockdash"]
+    for other in ("default", "default-nocompress"):
+        theirs = medians[other]
+        ratio = ours[0] / theirs[0]
+        lines += [
+            f"stockdash / {other}: bytes {ratio:.3f}x (target <= {TARGET_BYTES_RATIO}x: "
+            f"{'PASS' if ratio <= TARGET_BYTES_RATIO else 'MISS'}), "
+            f"script bytes {ours[2] / theirs[2]:.3f}x, first chart {ours[1] / theirs[1]:.2f}x",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Prepare the database, load every page --runs times round-robin, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="cold loads per page (5)")
+    parser.add_argument(
+        "--accept-encoding",
+        help="send this Accept-Encoding instead of Chromium's own (e.g. gzip, to measure gzip "
+        "where Chromium would negotiate zstd)",
+    )
+    parser.add_argument(
+        "--resources", action="store_true", help="also list every request of the first run"
+    )
+    options = parser.parse_args()
+
+    database_url = create_scratch_database("stockdash_bench_firstload")
+    env = {
+        **os.environ,
+        "SECRET_KEY": bench_config(database_url)["SECRET_KEY"],
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for unwanted in ("LOG_FILE", "MAIL_SERVER", "PROXY_FIX", "GUNICORN_CMD_ARGS"):
+        env.pop(unwanted, None)
+    loads: dict[str, list[Load]] = {v.name: [] for v in VARIANTS}
+    try:
+        from app import create_app
+
+        with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
+            prices = Path(workdir) / "prices.csv"
+            write_real_subset(prices, TICKERS)
+            prepare_database(create_app(bench_config(database_url)), [prices])
+            for round_number in range(1, options.runs + 1):
+                for variant in VARIANTS:
+                    print(f"round {round_number}: {variant.name} ...", file=sys.stderr,
+                          flush=True)  # fmt: skip
+                    loads[variant.name].append(
+                        serve_and_load(variant, env, Path(workdir), options.accept_encoding)
+                    )
+    finally:
+        drop_scratch_database(database_url)
+    print(f"Accept-Encoding: {options.accept_encoding or 'Chromium default'}")
+    print(report(loads))
+    if options.resources:
+        print(resource_list(loads))
+
+
+if __name__ == "__main__":
+    main()
