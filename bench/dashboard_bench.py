@@ -11,7 +11,7 @@ range, it POSTs the chart callback through the Flask test client exactly as the 
   most 2,000 buckets per ticker via `price_series`);
 - **naive**: a route registered in this script's app only, `/dash/_bench-naive-chart`, taking
   the same request body and answering the same JSON shape, serialised by the same function Dash
-  uses, with the same figure, summary and notices code; only the rows differ: a plain
+  uses, with the same figure and notices code; only the rows differ: a plain
   `SELECT time, open, high, low, close, volume FROM stock_prices WHERE ticker = :t AND time >= :s
   AND time < :e ORDER BY time` per ticker, every row sent.
 
@@ -51,9 +51,9 @@ from sqlalchemy import DateTime, text
 
 from app import create_app
 from app.extensions import db
-from app.prices.queries import PriceSeries, summary, time_range
+from app.prices.queries import PriceSeries, time_range
 from dashapp.callbacks import notice_alerts, read_view, theme_name
-from dashapp.figures import build_figure, summary_rows
+from dashapp.figures import build_figure
 
 CALLBACK_URL = "/dash/_dash-update-component"
 # Under /dash/ so that it passes the same login check and CSRF exemption as Dash's callbacks.
@@ -124,8 +124,7 @@ def naive_update_chart(store, theme):
     missing = [t for t in view.tickers if t not in series]
     if view.tickers and missing:
         notices.append(f"No prices in this date range for: {', '.join(missing)}.")
-    table = summary_rows(summary(view.tickers, view.start, view.end))
-    return build_figure(series, view, theme_name(theme)), table, notice_alerts(notices), None
+    return build_figure(series, view, theme_name(theme)), notice_alerts(notices), None
 
 
 def add_naive_route(app: Flask) -> None:
@@ -135,12 +134,11 @@ def add_naive_route(app: Flask) -> None:
         body = request.get_json()
         values = {item["id"]: item["value"] for item in body["inputs"] + body["state"]}
         store, theme = values["view"], values["theme"]
-        figure, table, notices, shown = naive_update_chart(store, theme)
+        figure, notices, shown = naive_update_chart(store, theme)
         payload = {
             "multi": True,
             "response": {
                 "price-chart": {"figure": figure},
-                "summary-data": {"data": table},
                 "notices": {"children": notices},
                 "shown-range": {"data": shown},
             },
@@ -155,7 +153,7 @@ def chart_callback_body(app: Flask, query: str) -> dict:
     """The body the browser POSTs to run `update_chart` for the view `query`, built from the
     callback's declared inputs and state (the view store, and the theme)."""
     callback_map = app.extensions["dash_app"].callback_map
-    (key,) = [k for k in callback_map if "price-chart.figure" in k and "summary-data" in k]
+    (key,) = [k for k in callback_map if "price-chart.figure" in k and "notices" in k]
     outputs = [
         dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
         for part in key[2:-2].split("...")

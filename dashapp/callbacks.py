@@ -6,17 +6,17 @@ They read prices only through `app.prices.queries`; they never build SQL.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-import plotly.io as pio
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
 
 from app.prices.queries import TickerInfo, list_tickers, price_series, summary
-from dashapp.figures import TEMPLATES, build_figure, series_csv, summary_rows
+from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.urlstate import DEFAULT_TICKERS, ViewState, parse_query, serialise
 
@@ -45,7 +45,6 @@ def register_callbacks(dash_app: dash.Dash) -> None:
     )(sync_view)
     dash_app.callback(
         Output("price-chart", "figure"),
-        Output("summary-data", "data"),
         Output("notices", "children"),
         Output("shown-range", "data"),
         Input("view", "data"),
@@ -53,6 +52,12 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         # Fired once `sync_view` has resolved the URL into the view store, not before.
         prevent_initial_call=True,
     )(update_chart)
+    # The summary is a callback of its own so that the chart never waits for it.
+    dash_app.callback(
+        Output("summary-data", "data"),
+        Input("view", "data"),
+        prevent_initial_call=True,
+    )(update_summary)
     # A theme change restyles the figure in place; redrawing it would race with a zoom's data.
     dash_app.callback(
         Output("price-chart", "figure", allow_duplicate=True),
@@ -202,19 +207,42 @@ def read_view(store) -> ViewState:
 
 
 def update_chart(store, theme):
-    """Draw the view: the chart, the summary table and the notices."""
+    """Draw the view: the chart and the notices."""
     if not isinstance(store, dict):
-        return no_update, no_update, no_update, no_update  # the view is not resolved yet
+        return no_update, no_update, no_update  # the view is not resolved yet
     view = read_view(store)
-    series = price_series(view.tickers, view.start, view.end)
+    series = price_series(view.tickers, lookback_start(view), view.end)
+    shown_from = first_shown(view)
     notices = [str(n) for n in store.get("notices", []) if isinstance(n, str)]
-    missing = [t for t in view.tickers if t not in series]
+    missing = [t for t in view.tickers
+               if t not in series or (shown_from and series[t].time[-1] < shown_from)]
     if view.tickers and missing:
         notices.append(f"No prices in this date range for: {', '.join(missing)}.")
     if view.normalize and view.log_scale:
         notices.append("Log scale is not used with % change (it can be negative).")
-    table = summary_rows(summary(view.tickers, view.start, view.end))
-    return build_figure(series, view, theme_name(theme)), table, notice_alerts(notices), None
+    figure = build_figure(series, view, theme_name(theme), shown_from)
+    return figure, notice_alerts(notices), None
+
+
+def update_summary(store):
+    """The summary figures of each ticker over the view's range."""
+    if not isinstance(store, dict):
+        return no_update
+    view = read_view(store)
+    return summary_rows(summary(view.tickers, view.start, view.end))
+
+
+def first_shown(view: ViewState) -> datetime | None:
+    """The first instant the chart shows (bars before it only feed moving averages)."""
+    return datetime.combine(view.start, datetime.min.time()) if view.start else None
+
+
+def lookback_start(view: ViewState) -> date | None:
+    """Where to start reading so that the longest moving average is complete on the first day
+    shown: that many trading days before the start, counted generously in calendar days."""
+    if not view.moving_averages or view.start is None:
+        return view.start
+    return view.start - timedelta(days=math.ceil(max(view.moving_averages) * 7 / 5) + 10)
 
 
 def zoom_chart(relayout, store, theme):
@@ -225,8 +253,8 @@ def zoom_chart(relayout, store, theme):
         return no_update, no_update
     view = read_view(store)
     if zoom is True:
-        series = price_series(view.tickers, view.start, view.end)
-        return build_figure(series, view, theme_name(theme)), None
+        series = price_series(view.tickers, lookback_start(view), view.end)
+        return build_figure(series, view, theme_name(theme), first_shown(view)), None
     series = price_series(view.tickers, zoom[0], zoom[1])
     shown = [zoom[0].isoformat(), zoom[1].isoformat()]
     return build_figure(series, view, theme_name(theme)), shown
@@ -235,7 +263,7 @@ def zoom_chart(relayout, store, theme):
 def retheme_chart(theme):
     """Swap the figure's template for the chosen theme, leaving its data alone."""
     patch = Patch()
-    patch["layout"]["template"] = pio.templates[TEMPLATES[theme_name(theme)]]
+    patch["layout"]["template"] = template(theme_name(theme))
     return patch
 
 

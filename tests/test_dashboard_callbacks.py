@@ -9,6 +9,7 @@ import math
 import statistics
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
@@ -52,7 +53,7 @@ def sync(app, client, search="", controls=None, changed=None):
 
 
 def draw(app, client, query: str, notices=()):
-    key = callback_key(app, "price-chart.figure", "summary-data")
+    key = callback_key(app, "price-chart.figure", "notices")
     response = call(client, app, key,
                     [("view", "data", {"query": query, "notices": list(notices)})],
                     state=[("theme", "data", "light")])
@@ -126,8 +127,8 @@ def real_rows(path, ticker: str, first: date, last: date) -> list[dict]:
 
 
 def test_chart_and_summary_for_the_spec_view(app, dash_client, sp500_subset):
-    response = draw(app, dash_client,
-                    "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick")
+    query = "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick"
+    response = draw(app, dash_client, query)
     result = response.get_json()["response"]
     figure = result["price-chart"]["figure"]
     candles = [t for t in figure["data"] if t["type"] == "candlestick"]
@@ -142,7 +143,10 @@ def test_chart_and_summary_for_the_spec_view(app, dash_client, sp500_subset):
     for close in closes:
         peak = max(peak, close)
         drawdown = min(drawdown, close / peak - 1)
-    table = {row["ticker"]: row for row in result["summary-data"]["data"]}
+    summary_response = call(dash_client, app, callback_key(app, "summary-data.data"),
+                            [("view", "data", {"query": query, "notices": []})])
+    rows = summary_response.get_json()["response"]["summary-data"]["data"]
+    table = {row["ticker"]: row for row in rows}
     assert table["AAPL"]["last_close"] == pytest.approx(closes[-1], abs=0.005)
     assert table["AAPL"]["period_return"] == pytest.approx((closes[-1] / closes[0] - 1) * 100,
                                                            abs=0.005)
@@ -160,7 +164,9 @@ def test_missing_ranges_are_notices_not_errors(app, dash_client):
     text = str(result["notices"]["children"])
     assert "No prices in this date range for: AAPL" in text
     assert "Unknown ticker(s) ignored: ZZZZ." in text
-    assert result["summary-data"]["data"] == []
+    summary_response = call(dash_client, app, callback_key(app, "summary-data.data"),
+                            [("view", "data", {"query": "?tickers=AAPL&start=2030-01-01"})])
+    assert summary_response.get_json()["response"]["summary-data"]["data"] == []
 
 
 def zoom(app, client, relayout, query):
@@ -225,14 +231,14 @@ def test_malformed_callback_requests_answer_400(app, dash_client, body):
 
 
 def test_wrong_inputs_for_a_real_output_answer_400(app, dash_client):
-    key = callback_key(app, "price-chart.figure", "summary-data")
+    key = callback_key(app, "price-chart.figure", "notices")
     response = call(dash_client, app, key, [("view", "data", {}), ("theme", "data", "dark")])
     assert response.status_code == 400
 
 
 def test_tampered_store_values_do_not_break_the_chart(app, dash_client):
     for store in ({"query": 42}, {"query": "?tickers=AAPL", "notices": "x"}, {}):
-        key = callback_key(app, "price-chart.figure", "summary-data")
+        key = callback_key(app, "price-chart.figure", "notices")
         response = call(dash_client, app, key, [("view", "data", store)],
                         state=[("theme", "data", 7)])
         assert response.status_code == 200
@@ -240,9 +246,7 @@ def test_tampered_store_values_do_not_break_the_chart(app, dash_client):
 
 def count_points(encoded) -> int:
     """Number of values in a Plotly array (a list, or base64 binary with a dtype)."""
-    if isinstance(encoded, list):
-        return len(encoded)
-    return len(base64.b64decode(encoded["bdata"])) // 8
+    return len(decode(encoded))
 
 
 def write_minute_bars(path, ticker="MINUTE", days=252) -> int:
@@ -320,3 +324,22 @@ def test_theme_change_patches_only_the_template(app, dash_client):
     operation = patch["operations"][0]
     assert operation["location"] == ["layout", "template"]
     assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+
+
+def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, sp500_subset):
+    result = draw(app, dash_client, "?tickers=AAPL&start=2016-01-01&end=2016-12-31&ma=50"
+                  "&volume=0").get_json()["response"]
+    price, average = result["price-chart"]["figure"]["data"]
+    assert count_points(price["y"]) == 252
+    closes = [float(r["close"]) for r in real_rows(sp500_subset, "AAPL", date(2015, 1, 1),
+                                                   date(2016, 1, 4))]
+    expected = sum(closes[-50:]) / 50  # the 50 closes up to and including 2016-01-04
+    first = decode(average["y"])[0]
+    assert first == pytest.approx(expected, rel=1e-6)  # sent as float32
+
+
+def decode(encoded) -> list[float]:
+    """The values of a Plotly array (a list, or base64 binary of its dtype)."""
+    if isinstance(encoded, list):
+        return encoded
+    return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import math
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -113,45 +114,76 @@ def daily(ticker: str, closes: list[float], first=datetime(2016, 1, 4)) -> Price
     return series
 
 
+def values(trace: dict, key: str) -> np.ndarray:
+    """Decode one of a trace's binary arrays."""
+    spec = trace[key]
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]).astype(float)
+
+
 def test_candlestick_figure_has_one_trace_per_ticker_and_a_volume_panel():
     series = {"AAPL": daily("AAPL", [100, 101, 102]), "MSFT": daily("MSFT", [50, 49, 51])}
     figure = build_figure(series, ViewState(tickers=("AAPL", "MSFT"), chart="candlestick"))
-    candles = [t for t in figure.data if t.type == "candlestick"]
-    assert [t.name for t in candles] == ["AAPL", "MSFT"]
-    assert [t.type for t in figure.data if t.yaxis == "y2"] == ["bar", "bar"]
-    assert figure.layout.xaxis.rangebreaks[0].bounds == ("sat", "mon")
+    candles = [t for t in figure["data"] if t["type"] == "candlestick"]
+    assert [t["name"] for t in candles] == ["AAPL", "MSFT"]
+    np.testing.assert_allclose(values(candles[0], "close"), [100, 101, 102])
+    np.testing.assert_allclose(values(candles[0], "high"), [102, 103, 104])
+    assert [t["type"] for t in figure["data"] if t["yaxis"] == "y2"] == ["bar", "bar"]
+    assert figure["layout"]["xaxis"]["matches"] == "x2"  # one x axis for both panels
+    assert figure["layout"]["xaxis"]["rangebreaks"][0]["bounds"] == ["sat", "mon"]
+    first_day = datetime(2016, 1, 4, tzinfo=UTC).timestamp() * 1000
+    assert values(candles[0], "x")[0] == first_day
+
+
+def test_figure_is_valid_for_plotly():
+    import plotly.graph_objects as go
+
+    series = {"AAPL": daily("AAPL", [100, 101, 102])}
+    for chart in CHART_TYPES:
+        view = ViewState(chart=chart, moving_averages=(20,), normalize=True)
+        go.Figure(build_figure(series, view))  # raises on any invalid property
 
 
 def test_ohlc_and_line_and_no_volume():
     series = {"AAPL": daily("AAPL", [100, 101])}
-    assert build_figure(series, ViewState(chart="ohlc")).data[0].type == "ohlc"
+    assert build_figure(series, ViewState(chart="ohlc"))["data"][0]["type"] == "ohlc"
     figure = build_figure(series, ViewState(chart="line", volume=False))
-    assert [t.type for t in figure.data] == ["scatter"]
-    assert "yaxis2" not in figure.layout
+    assert [t["type"] for t in figure["data"]] == ["scatter"]
+    assert "yaxis2" not in figure["layout"]
 
 
 def test_normalised_line_starts_at_zero_percent():
     series = {"AAPL": daily("AAPL", [100, 110, 90])}
     figure = build_figure(series, ViewState(normalize=True, log_scale=True))
-    np.testing.assert_allclose(figure.data[0].y, [0.0, 10.0, -10.0])
-    assert figure.layout.yaxis.type == "linear"  # % change can be negative: no log axis
-    assert figure.layout.yaxis.ticksuffix == "%"
+    np.testing.assert_allclose(values(figure["data"][0], "y"), [0.0, 10.0, -10.0], atol=1e-5)
+    assert figure["layout"]["yaxis"]["type"] == "linear"  # % change can be negative
+    assert figure["layout"]["yaxis"]["ticksuffix"] == "%"
 
 
 def test_log_scale():
     figure = build_figure({"AAPL": daily("AAPL", [1, 10])}, ViewState(log_scale=True))
-    assert figure.layout.yaxis.type == "log"
+    assert figure["layout"]["yaxis"]["type"] == "log"
 
 
 def test_moving_averages_by_hand():
-    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    result = moving_average(values, 3)
+    result = moving_average(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 3)
     assert math.isnan(result[0]) and math.isnan(result[1])
     np.testing.assert_allclose(result[2:], [2.0, 3.0, 4.0])
-    assert np.isnan(moving_average(values, 10)).all()
+    assert np.isnan(moving_average(np.array([1.0, 2.0]), 10)).all()
     figure = build_figure({"AAPL": daily("AAPL", [1, 2, 3, 4, 5] * 5)},
                           ViewState(moving_averages=(20,), volume=False))
-    assert [t.name for t in figure.data] == ["AAPL", "AAPL MA20"]
+    assert [t["name"] for t in figure["data"]] == ["AAPL", "AAPL MA20"]
+    np.testing.assert_allclose(values(figure["data"][1], "y")[19:], [3.0] * 6)
+
+
+def test_bars_before_the_range_only_feed_the_moving_average():
+    series = {"AAPL": daily("AAPL", [10, 20, 30, 40, 50])}  # Mon 4 .. Fri 8 Jan 2016
+    view = ViewState(moving_averages=(20,), normalize=True, volume=False)
+    price, average = build_figure(series, view, shown_from=datetime(2016, 1, 7))["data"]
+    np.testing.assert_allclose(values(price, "y"), [0.0, 25.0])  # % change from the first shown
+    assert np.isnan(values(average, "y")).all()  # 20 bars are not there yet
+    view = ViewState(moving_averages=(2,), volume=False)
+    figure = build_figure(series, view, shown_from=datetime(2016, 1, 7))
+    np.testing.assert_allclose(values(figure["data"][1], "y"), [35.0, 45.0])  # uses bars before
 
 
 def test_holidays_are_not_drawn_as_gaps():
@@ -162,21 +194,21 @@ def test_holidays_are_not_drawn_as_gaps():
 
 def test_empty_selection_says_so():
     figure = build_figure({}, ViewState())
-    assert "No prices" in figure.layout.annotations[0].text
+    assert "No prices" in figure["layout"]["annotations"][0]["text"]
 
 
 def test_uirevision_changes_with_the_view_but_not_with_a_zoom():
     series = {"AAPL": daily("AAPL", [1, 2])}
     view = ViewState(tickers=("AAPL",))
-    assert build_figure(series, view).layout.uirevision == build_figure({}, view).layout.uirevision
+    revision = build_figure(series, view)["layout"]["uirevision"]
+    assert revision == build_figure({}, view)["layout"]["uirevision"]
     other = ViewState(tickers=("AAPL",), chart="ohlc")
-    revision = build_figure(series, view).layout.uirevision
-    assert revision != build_figure(series, other).layout.uirevision
+    assert revision != build_figure(series, other)["layout"]["uirevision"]
 
 
 def test_dark_theme():
     figure = build_figure({}, ViewState(), theme="dark")
-    assert figure.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
+    assert figure["layout"]["template"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
 
 
 def test_summary_rows_in_percent():
