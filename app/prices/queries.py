@@ -3,8 +3,9 @@
 The database does the aggregation: a series never returns more than `max_points` rows per ticker,
 whatever the range and however many rows are stored, so a chart's cost does not grow with the
 table. Every value from the caller is a bound parameter; the only SQL chosen here is a fixed
-bucket expression per backend: TimescaleDB's `time_bucket` when the extension is installed,
-PostgreSQL's `date_bin` otherwise, integer arithmetic on epoch seconds on SQLite.
+statement per backend: on plain PostgreSQL each bucket is aggregated by its own range scan of
+the primary key (`BUCKET_ROWS`); TimescaleDB (`time_bucket`) and SQLite (integer arithmetic on
+epoch seconds) group the range's rows by a bucket expression (`AGGREGATED_ROWS`).
 
 Ranges are half-open, `start <= time < end`. A `date` end includes that whole day; None means
 unbounded. Unknown tickers and empty ranges give empty results, never errors.
@@ -43,7 +44,6 @@ MAX_TIME = datetime(9999, 12, 31)
 
 BUCKET_EXPRESSIONS = {
     "timescaledb": "time_bucket(:width, time, :origin)",
-    "postgresql": "date_bin(:width, time, :origin)",
     # floor((epoch - origin) / width) * width + origin, with SQLite's truncating `/` and `%`.
     "sqlite": (
         "(CAST(strftime('%s', time) AS INTEGER)"
@@ -229,11 +229,11 @@ RAW_ROWS = (
     .bindparams(bindparam("tickers", expanding=True), *RANGE_BINDS)
     .columns(time=DateTime())
 )
-# OHLC per bucket: max/min/sum in one pass; first open and last close by looking up, on the
-# primary key, the row at the bucket's first time with an open and at its last time. Those are
-# scalar subqueries rather than joins so that they stay two index probes per bucket: the planner
-# cannot know how few buckets date_bin makes, and would otherwise hash-join the whole table. This
-# works alike on every backend and skips missing opens as pandas' first() does.
+# OHLC per bucket on TimescaleDB and SQLite: max/min/sum in one pass; first open and last close
+# by looking up, on the primary key, the row at the bucket's first time with an open and at its
+# last time. Those are scalar subqueries rather than joins so that they stay two index probes
+# per bucket: the planner cannot know how few buckets the bucket expression makes, and would
+# otherwise hash-join the whole table. Missing opens are skipped as pandas' first() does.
 AGGREGATED_ROWS = """
 WITH bucketed AS (
     SELECT ticker, time, open, high, low, volume, {bucket} AS bucket
@@ -257,9 +257,50 @@ SELECT b.ticker, b.bucket,
 FROM buckets b
 ORDER BY b.ticker, b.bucket
 """
-# For the aggregation on PostgreSQL, for this transaction only: the planner expects one group per
-# row (it cannot see that date_bin makes ~2,000), so it would JIT-compile the query (over a
-# second of compilation to save nothing) and sort on disk instead of hashing in memory.
+# Plain PostgreSQL, one ticker: the buckets come from generate_series between the one holding the
+# ticker's first row and its last row, and each is read by range scans of the primary key
+# clipped to [start, end): the last row (its close; no row, no bucket: the inner join drops
+# empty buckets before anything is aggregated), the first row with an open, and max/min/sum
+# over the bucket's rows. Grouping the whole range by date_bin instead costs a hash table entry
+# per row and hashing (ticker, bucket) for every row; here rows arrive in time order one bucket
+# at a time, so a plain aggregate suffices. With as many rows read, this takes about 0.6x the
+# time of the grouped query (docs/benchmarks.md, "Series query on large data").
+BUCKET_ROWS = (
+    text(
+        """
+SELECT b.bucket,
+       (SELECT o.open FROM stock_prices o
+        WHERE o.ticker = :ticker AND o.time >= b.since AND o.time < b.until
+          AND o.open IS NOT NULL
+        ORDER BY o.time LIMIT 1) AS open,
+       a.high, a.low, c.close, a.volume
+FROM (SELECT bucket, greatest(bucket, :start) AS since, least(bucket + :width, :end) AS until
+      FROM generate_series(:first_bucket, :last, :width) AS bucket) AS b
+CROSS JOIN LATERAL (
+    SELECT close FROM stock_prices
+    WHERE ticker = :ticker AND time >= b.since AND time < b.until
+    ORDER BY time DESC LIMIT 1
+) AS c
+CROSS JOIN LATERAL (
+    SELECT max(high) AS high, min(low) AS low, sum(volume) AS volume FROM stock_prices
+    WHERE ticker = :ticker AND time >= b.since AND time < b.until
+) AS a
+ORDER BY b.bucket
+"""
+    )
+    .bindparams(
+        bindparam("width", type_=Interval()),
+        bindparam("first_bucket", type_=DateTime()),
+        bindparam("last", type_=DateTime()),
+        *RANGE_BINDS,
+    )
+    .columns(bucket=DateTime())
+)
+# For the aggregation on PostgreSQL, for this transaction only: the planner cannot see how few
+# buckets there are (it expects one group per row from time_bucket, a thousand from
+# generate_series, each costed as a scan of many rows), so it would JIT-compile the query (over
+# a second of compilation to save nothing) and, grouping, sort on disk instead of hashing in
+# memory.
 PG_AGGREGATION_SETTINGS = text(
     "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
 )
@@ -304,8 +345,8 @@ def price_series(
     if not names or low >= high:
         return {}
     connection = connection or current_connection()
-    raw_names, aggregated_names = [], []
-    first, last = MAX_TIME, MIN_TIME
+    raw_names = []
+    extents = {}  # ticker to be aggregated: (first time, last time) in the range
     for name in names:
         extent = connection.execute(
             EXTENT, {"ticker": name, "start": low, "end": high, "limit": max_points + 1}
@@ -315,29 +356,56 @@ def price_series(
         if extent.row_count <= max_points:
             raw_names.append(name)
         else:
-            aggregated_names.append(name)
-            first, last = min(first, extent.first_time), max(last, extent.last_time)
+            extents[name] = (extent.first_time, extent.last_time)
     result: dict[str, PriceSeries] = {}
     if raw_names:
         rows = connection.execute(RAW_ROWS, {"tickers": raw_names, "start": low, "end": high})
         for row in rows:
             result.setdefault(row.ticker, PriceSeries(row.ticker)).append(row[1:])
-    if aggregated_names:
+    if extents:
+        first = min(first for first, _ in extents.values())
+        last = max(last for _, last in extents.values())
         width = bucket_width(last - first, max_points)
-        dialect = bucket_dialect(connection)
-        params = {"tickers": aggregated_names, "start": low, "end": high}
-        if dialect == "sqlite":
-            params |= {"width": int(width.total_seconds()), "origin": ORIGIN_SECONDS}
-        else:
-            params |= {"width": width, "origin": ORIGIN}
-            connection.execute(PG_AGGREGATION_SETTINGS)
-        for row in connection.execute(aggregated_statement(dialect), params):
-            bucket = row.bucket
-            if dialect == "sqlite":
-                bucket = EPOCH + timedelta(seconds=bucket)
-            series = result.setdefault(row.ticker, PriceSeries(row.ticker, width))
-            series.append((bucket, *row[2:]))
+        result |= aggregated_series(connection, extents, low, high, width)
     return {name: result[name] for name in names if name in result}
+
+
+def aggregated_series(
+    connection: Connection,
+    extents: dict[str, tuple[datetime, datetime]],
+    low: datetime,
+    high: datetime,
+    width: timedelta,
+) -> dict[str, PriceSeries]:
+    """Buckets of `width` for each ticker of `extents` (its first and last time in [low, high))."""
+    dialect = bucket_dialect(connection)
+    if dialect != "sqlite":
+        connection.execute(PG_AGGREGATION_SETTINGS)
+    result = {name: PriceSeries(name, width) for name in extents}
+    if dialect == "postgresql":
+        for name, (first, last) in extents.items():
+            params = {
+                "ticker": name,
+                "start": low,
+                "end": high,
+                "width": width,
+                "first_bucket": ORIGIN + (first - ORIGIN) // width * width,
+                "last": last,
+            }
+            for row in connection.execute(BUCKET_ROWS, params):
+                result[name].append(row)
+        return result
+    params = {"tickers": list(extents), "start": low, "end": high}
+    if dialect == "sqlite":
+        params |= {"width": int(width.total_seconds()), "origin": ORIGIN_SECONDS}
+    else:
+        params |= {"width": width, "origin": ORIGIN}
+    for row in connection.execute(aggregated_statement(dialect), params):
+        bucket = row.bucket
+        if dialect == "sqlite":
+            bucket = EPOCH + timedelta(seconds=bucket)
+        result[row.ticker].append((bucket, *row[2:]))
+    return result
 
 
 SUMMARY = """
