@@ -137,7 +137,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
             "image/svg+xml",
         ],
         # Streams are never compressed: Flask-Compress would leave their files open. Static
-        # files are read into memory first (dashapp.buffer_static_files_for_compression).
+        # files are compressed once and kept (dashapp.compression).
         "COMPRESS_STREAMS": False,
         "MAX_CONTENT_LENGTH": env_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),

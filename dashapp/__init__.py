@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from app.security import allow_inline_scripts
 from dashapp.callbacks import register_callbacks
+from dashapp.compression import init_static_compression
 from dashapp.layout import serve_layout
 
 URL_PREFIX = "/dash/"
 CALLBACK_PATH = URL_PREFIX + "_dash-update-component"
 BOOTSTRAP_CSS = "/static/vendor/bootstrap/bootstrap.min.css"
-MAX_BUFFERED_FILE = 4 * 1024 * 1024
 
 
 def init_dashboard(server: Flask) -> dash.Dash:
@@ -29,7 +29,7 @@ def init_dashboard(server: Flask) -> dash.Dash:
         title="Dashboard · stockdash",
         update_title=None,
     )
-    buffer_static_files_for_compression(server)
+    init_static_compression(server)
     dash_app.layout = serve_layout
     register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
@@ -41,28 +41,6 @@ def init_dashboard(server: Flask) -> dash.Dash:
         URL_PREFIX.rstrip("/"), "dashboard_redirect", lambda: redirect(URL_PREFIX, code=308)
     )
     return dash_app
-
-
-def buffer_static_files_for_compression(server: Flask) -> None:
-    """Read static files (Bootstrap, the plotly.js bundle) into memory so Flask-Compress can
-    compress them as a whole, instead of as a stream whose file it would never close.
-
-    Registered after Flask-Compress, so it runs before it (Flask runs these in reverse order).
-    Only files of the compressed types, and at most MAX_BUFFERED_FILE bytes, are read.
-    """
-    mimetypes = set(server.config["COMPRESS_MIMETYPES"])
-
-    @server.after_request
-    def buffer_static_file(response):
-        if (
-            response.direct_passthrough
-            and response.status_code == 200
-            and response.mimetype in mimetypes
-            and (response.content_length or 0) <= MAX_BUFFERED_FILE
-        ):
-            response.direct_passthrough = False
-            response.make_sequence()  # reads the file and closes it
-        return response
 
 
 def protect_dashboard(server: Flask, prefix: str) -> None:
