@@ -96,8 +96,11 @@ def test_deep_link_controls_history_download_and_zoom(dashboard, browser, tmp_pa
         assert trace["n"] == 252
         assert trace["first"] == ms("2016-01-04")
         assert trace["last"] == ms("2016-12-30")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
-    assert [r.find_element(By.TAG_NAME, "td").text for r in rows] == ["AAPL", "MSFT"]
+    # The summary table arrives from its own callback.
+    WebDriverWait(browser, 20).until(lambda b: [
+        row.find_element(By.TAG_NAME, "td").text
+        for row in b.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
+    ] == ["AAPL", "MSFT"])
 
     # A control changes the URL, and back/forward restore the views.
     browser.find_element(By.XPATH, "//label[normalize-space()='OHLC']").click()
