@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -97,10 +98,12 @@ def test_deep_link_controls_history_download_and_zoom(dashboard, browser, tmp_pa
         assert trace["first"] == ms("2016-01-04")
         assert trace["last"] == ms("2016-12-30")
     # The summary table arrives from its own callback.
-    WebDriverWait(browser, 20).until(lambda b: [
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: [
         row.find_element(By.TAG_NAME, "td").text
         for row in b.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
-    ] == ["AAPL", "MSFT"])
+        ] == ["AAPL", "MSFT"]
+    )
 
     # A control changes the URL, and back/forward restore the views.
     browser.find_element(By.XPATH, "//label[normalize-space()='OHLC']").click()
