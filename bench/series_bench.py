@@ -13,7 +13,8 @@ per-ticker files stores them. Then, for one ticker:
 - series: `price_series([ticker], start, end)` (at most 2,000 bars);
 
 over the whole year (the issue's target), and over shorter ranges to show that the rows
-returned stay bounded. Each is run once to warm the cache, then --runs times; the median counts.
+returned stay bounded. Each is run once to warm the cache, then naive and series alternate
+--runs times, so that load from other processes weighs on both alike; the medians count.
 """
 
 from __future__ import annotations
@@ -55,15 +56,17 @@ CROSS JOIN LATERAL (SELECT %(start)s::timestamp + m * interval '1 minute' AS ts,
 """
 
 
-def timed(function, runs: int) -> tuple[float, object]:
-    """Median seconds of `runs` calls after one warm-up call, and the last result."""
-    result = function()
-    seconds = []
+def timed(functions, runs: int) -> list[tuple[float, object]]:
+    """For each function, the median seconds of `runs` calls after one warm-up call, and its
+    last result; the functions take turns, so that a busy moment slows them alike."""
+    results = [function() for function in functions]
+    seconds = [[] for _ in functions]
     for _ in range(runs):
-        started = time.perf_counter()
-        result = function()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds), result
+        for index, function in enumerate(functions):
+            started = time.perf_counter()
+            results[index] = function()
+            seconds[index].append(time.perf_counter() - started)
+    return [(statistics.median(s), r) for s, r in zip(seconds, results, strict=True)]
 
 
 def main() -> None:
@@ -140,8 +143,7 @@ def main() -> None:
                     with db.engine.connect() as connection:
                         return queries.price_series([ticker], begin, end, connection=connection)
 
-                naive_s, naive_rows = timed(naive, options.runs)
-                series_s, result = timed(series, options.runs)
+                (naive_s, naive_rows), (series_s, result) = timed((naive, series), options.runs)
                 bars = len(result[ticker])
                 assert bars <= queries.MAX_POINTS
                 print(
@@ -154,7 +156,7 @@ def main() -> None:
                 with db.engine.connect() as connection:
                     return queries.price_series(five, START, end, connection=connection)
 
-            several_s, result = timed(several, options.runs)
+            [(several_s, result)] = timed((several,), options.runs)
             bars = max(len(s) for s in result.values())
             print(
                 f"\n{len(five)} tickers over the whole range: {several_s * 1000:.0f} ms, "
