@@ -1,13 +1,23 @@
-"""CSV price import: parsing and validation in Python, batched upserts in the database.
+"""CSV price import: vectorised parsing and validation, batched upserts in the database.
 
 Each batch of rows is written in one transaction, so an interrupted import keeps every earlier
 batch and nothing of the broken one, and a concurrent reader only ever sees whole batches appear.
 Existing rows are never deleted first (no TRUNCATE-then-load): a re-import upserts on
 `(ticker, time)`, leaving rows alone unless `replace` is set.
 
-On PostgreSQL a batch is streamed with COPY, straight into `stock_prices` while batches are all
-new rows, else into a temporary table merged with `INSERT ... ON CONFLICT`; on SQLite it is an
-`executemany` of the same upsert. A writer thread stores one batch while the next is parsed.
+Parsing works on the decompressed bytes, `batch_size` lines at a time. In a chunk without a
+quote, NUL or lone carriage return every line is one record whose fields lie between commas, so
+numpy splits the whole chunk, converts the numbers and hands each distinct ticker and date text
+once to the checks of the row-by-row parser: no Python code runs per row. A row those vectorised
+checks do not accept as it is (a missing close, an unusual number, a bad date, a wrong field
+count...) goes through the row-by-row parser, which decides and gives the reason for a reject;
+a chunk that cannot be split that way (a quoted field may hold commas and newlines) is read by
+the csv module. Either way a row gets the same values, warning or reject, and line number.
+
+On PostgreSQL a batch is streamed with binary COPY (the server parses no text), straight into
+`stock_prices` while batches are all new rows, else into a temporary table merged with
+`INSERT ... ON CONFLICT`; on SQLite it is an `executemany` of the same upsert. A writer thread
+stores one batch while the next is parsed.
 """
 
 from __future__ import annotations
@@ -21,12 +31,14 @@ import operator
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
+import numpy as np
 import psycopg
 from sqlalchemy import text as text_clause
 from sqlalchemy.engine import Connection, Engine
@@ -160,26 +172,27 @@ def parse_volume(text: str) -> int | None:
     return value
 
 
-COPY_NULL = "\\N"
 FIELDS = ("ticker", "time", "open", "high", "low", "close", "volume")
+PRICE_FIELDS = ("open", "high", "low", "close")
 CACHE_LIMIT = 100_000  # distinct tickers or times remembered; bounds memory on odd files
 
 
 class RowParser:
     """Turns the fields of one CSV record into a `Row`, or raises `RejectedRow`.
 
-    Most records take a fast path: ticker and time strings repeat (505 tickers, 1,259 dates in
-    the S&P file), so each distinct string is validated once and remembered, and the numbers of
-    a record with all seven values go through float()/int() directly. Anything unusual (a
-    missing value, an exponent, a separator, a bad value) falls to the general path, which
-    either accepts the record with the same result or rejects it with the reason.
+    Ticker and time strings repeat (505 tickers, 1,259 dates in the S&P file), so each distinct
+    string is validated once and remembered (the vectorised path fills the same caches). A
+    record with all seven values, its ticker and time seen before, takes a fast path through
+    float()/int(); anything unusual (a missing value, an exponent, a separator, a bad value)
+    falls to the general path, which either accepts the record with the same result or rejects
+    it with the reason.
     """
 
     def __init__(self, columns: dict[str, int]):
         self.columns = columns
         self.width = max(columns.values()) + 1
-        self._times: dict[str, tuple[datetime, str]] = {}
-        self._tickers: dict[str, str | None] = {}
+        self._times: dict[str, datetime] = {}
+        self._tickers: dict[str, str] = {}
         self._pick = (
             operator.itemgetter(*(columns[name] for name in FIELDS))
             if all(name in columns for name in FIELDS)
@@ -191,16 +204,15 @@ class RowParser:
         index = self.columns.get(name)
         return "" if index is None else fields[index].strip()
 
-    def parse_time(self, text: str) -> tuple[datetime, str]:
-        """`parse_time` of the trimmed text, and its COPY text; remembered per distinct string."""
-        parsed = self._times.get(text)
-        if parsed is None:
+    def parse_time(self, text: str) -> datetime:
+        """`parse_time` of the trimmed text; remembered per distinct string."""
+        when = self._times.get(text)
+        if when is None:
             when = parse_time(text.strip())
-            parsed = (when, when.isoformat(" "))
             if len(self._times) > CACHE_LIMIT:
                 self._times.clear()
-            self._times[text] = parsed
-        return parsed
+            self._times[text] = when
+        return when
 
     def ticker(self, text: str) -> str:
         """The canonical ticker (trimmed, upper case); remembered per distinct string."""
@@ -220,20 +232,19 @@ class RowParser:
             self._tickers[text] = ticker
         return ticker
 
-    def parse(self, fields: list[str]) -> tuple[Row, str, bool]:
-        """The row; the same row as a line of PostgreSQL's COPY text format; and whether it
-        deserves a warning (a missing optional value, or close outside low-high)."""
+    def parse(self, fields: list[str]) -> tuple[Row, bool]:
+        """The row, and whether it deserves a warning (a missing optional value, or close
+        outside low-high)."""
         if len(fields) < self.width:
             raise RejectedRow(f"expected {self.width} fields, found {len(fields)}")
         if self._pick is not None:
             ticker_text, time_text, open_, high, low, close, volume = self._pick(fields)
-            # Seen (and validated) before by the general path, which fills both caches.
             ticker = self._tickers.get(ticker_text)
-            parsed_time = self._times.get(time_text)
+            when = self._times.get(time_text)
             numbers = open_ + high + low + close + volume
             # float() also takes "1_000", non-ASCII digits, "nan" and "inf": the general path
             # refuses those.
-            if ticker and parsed_time and "_" not in numbers and numbers.isascii():
+            if ticker and when and "_" not in numbers and numbers.isascii():
                 try:
                     o, h, lo, c, v = (
                         float(open_),
@@ -246,19 +257,15 @@ class RowParser:
                     pass  # a missing value, an exponent in the volume: the general path decides
                 else:
                     if math.isfinite(o + h + lo + c) and 0 <= v <= BIGINT_MAX:
-                        # A ticker may hold a backslash, COPY's escape character.
-                        escaped = ticker.replace("\\", "\\\\") if "\\" in ticker else ticker
-                        line = f"{escaped}\t{parsed_time[1]}\t{o!r}\t{h!r}\t{lo!r}\t{c!r}\t{v}"
-                        warning = not lo <= c <= h
-                        return (ticker, parsed_time[0], o, h, lo, c, v), line, warning
+                        return (ticker, when, o, h, lo, c, v), not lo <= c <= h
         return self._parse_general(fields)
 
-    def _parse_general(self, fields: list[str]) -> tuple[Row, str, bool]:
+    def _parse_general(self, fields: list[str]) -> tuple[Row, bool]:
         ticker = self.ticker(self.field(fields, "ticker"))
         time_text = self.field(fields, "time")
         if not time_text:
             raise RejectedRow("missing date")
-        when = self.parse_time(time_text)[0]
+        when = self.parse_time(time_text)
         close = parse_price(self.field(fields, "close"), "close")
         if close is None:
             raise RejectedRow("missing close")
@@ -269,22 +276,401 @@ class RowParser:
         warning = open_ is None or high is None or low is None or volume is None
         if high is not None and low is not None and not low <= close <= high:
             warning = True
-        row = (ticker, when, open_, high, low, close, volume)
-        return row, copy_line(row), warning
+        return (ticker, when, open_, high, low, close, volume), warning
 
 
-def copy_line(row: Row) -> str:
-    """`row` in COPY text format; repr() of a finite float is exact and always valid input."""
-    ticker = row[0].replace("\\", "\\\\")  # the only special character a ticker may contain
-    values = (COPY_NULL if value is None else repr(value) for value in row[2:])
-    return "\t".join((ticker, row[1].isoformat(" "), *values))
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's timestamp epoch, in Unix time
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # then no flags and no header extension
+COPY_TRAILER = b"\xff\xff"
+# The column order of binary COPY: the ticker, the one field of variable length, last.
+COPY_COLUMNS = "time, open, high, low, close, volume, ticker"
+
+
+def copy_row_dtype(ticker_bytes: int) -> np.dtype:
+    """One row of binary COPY: the field count, then each field as its byte length and its
+    big-endian value (the ticker padded to `ticker_bytes`)."""
+    prices = [item for name in PRICE_FIELDS for item in ((f"{name}_size", ">i4"), (name, ">f8"))]
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("time_size", ">i4"),
+            ("time", ">i8"),
+            *prices,
+            ("volume_size", ">i4"),
+            ("volume", ">i8"),
+            ("ticker_size", ">i4"),
+            ("ticker", f"S{ticker_bytes}"),
+        ]
+    )
+
+
+@dataclass
+class Batch:
+    """Rows in columns, as a writer stores them in one transaction.
+
+    `names` are the distinct tickers and `ticker` each row's index into them; `prices` has one
+    column per PRICE_FIELDS, NaN for a missing value (a stored price is always finite), and
+    `volume_missing` flags a missing volume."""
+
+    names: list[str]
+    ticker: np.ndarray  # intp
+    time: np.ndarray  # datetime64[us], naive UTC
+    prices: np.ndarray  # float64, one row per row
+    volume: np.ndarray  # int64
+    volume_missing: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.ticker)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Row]) -> Batch:
+        """The batch of `rows` (from the row-by-row parser, the demo data, tests)."""
+        rows = list(rows)
+        index: dict[str, int] = {}
+        ticker = np.array([index.setdefault(row[0], len(index)) for row in rows], np.intp)
+        volumes = [row[6] for row in rows]
+        return cls(
+            names=list(index),
+            ticker=ticker,
+            time=np.array([row[1] for row in rows], "datetime64[us]"),
+            prices=np.array([row[2:6] for row in rows], np.float64).reshape(-1, 4),
+            volume=np.array([volume or 0 for volume in volumes], np.int64),
+            volume_missing=np.array([volume is None for volume in volumes], bool),
+        )
+
+    @classmethod
+    def concat(cls, first: Batch, second: Batch) -> Batch:
+        """The rows of `first`, then those of `second`."""
+        index = {name: number for number, name in enumerate(first.names)}
+        remap = np.array([index.setdefault(name, len(index)) for name in second.names], np.intp)
+        return cls(
+            names=list(index),
+            ticker=np.concatenate([first.ticker, remap[second.ticker]]),
+            time=np.concatenate([first.time, second.time]),
+            prices=np.concatenate([first.prices, second.prices]),
+            volume=np.concatenate([first.volume, second.volume]),
+            volume_missing=np.concatenate([first.volume_missing, second.volume_missing]),
+        )
+
+    def take(self, rows: np.ndarray) -> Batch:
+        """The rows selected by `rows` (indexes or a mask), with only the tickers they use (a
+        writer creates each in `stock_tickers`)."""
+        ticker = self.ticker[rows]
+        used = np.flatnonzero(np.bincount(ticker, minlength=len(self.names)))
+        renumber = np.zeros(len(self.names), np.intp)
+        renumber[used] = np.arange(len(used))
+        return Batch(
+            names=[self.names[number] for number in used.tolist()],
+            ticker=renumber[ticker],
+            time=self.time[rows],
+            prices=self.prices[rows],
+            volume=self.volume[rows],
+            volume_missing=self.volume_missing[rows],
+        )
+
+    def keys(self, replace: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Which rows to store, and which repeat the key of an earlier row: the first copy of a
+        key wins, as it does across batches (or the last with `replace`, as across batches)."""
+        ticker, when = self.ticker, self.time
+        if (
+            (ticker[1:] > ticker[:-1]) | ((ticker[1:] == ticker[:-1]) & (when[1:] > when[:-1]))
+        ).all():
+            return np.ones(len(self), bool), np.zeros(len(self), bool)  # sorted: no key repeats
+        order = np.lexsort((when, ticker))  # stable: file order within a key
+        ticker, when = ticker[order], when[order]
+        same = (ticker[1:] == ticker[:-1]) & (when[1:] == when[:-1])
+        repeat = np.zeros(len(self), bool)
+        repeat[order[1:][same]] = True
+        if not replace:
+            return ~repeat, repeat
+        superseded = np.zeros(len(self), bool)
+        superseded[order[:-1][same]] = True
+        return ~superseded, repeat
+
+    def records(self) -> list[tuple]:
+        """The rows as tuples for SQLite: times as text the way SQLAlchemy's DateTime stores
+        them there (range queries compare those strings), None for a missing value."""
+        times, which = np.unique(self.time, return_inverse=True)
+        texts = [text.replace("T", " ") for text in np.datetime_as_string(times, unit="us")]
+        prices = self.prices.astype(object)
+        prices[np.isnan(self.prices)] = None
+        volume = self.volume.astype(object)
+        volume[self.volume_missing] = None
+        return list(
+            zip(
+                np.array(self.names, object)[self.ticker].tolist(),
+                np.array(texts, object)[which.reshape(-1)].tolist(),
+                *prices.T.tolist(),
+                volume.tolist(),
+                strict=True,
+            )
+        )
+
+    def copy_binary(self, encoding: str) -> bytes:
+        """The rows in PostgreSQL's binary COPY format, columns as in COPY_COLUMNS; tickers are
+        in `encoding`, the connection's client encoding (the server converts text from it)."""
+        encoded = [name.encode(encoding) for name in self.names]
+        width = max(map(len, encoded), default=1)
+        sizes = np.array([len(name) for name in encoded], np.int64)[self.ticker]
+        rows = np.empty(len(self), copy_row_dtype(width))
+        rows["fields"] = len(FIELDS)
+        rows["time_size"] = 8
+        rows["time"] = self.time.astype(np.int64) - PG_EPOCH_US
+        missing = np.isnan(self.prices)
+        for column, name in enumerate(PRICE_FIELDS):
+            rows[f"{name}_size"] = np.where(missing[:, column], -1, 8)
+            rows[name] = self.prices[:, column]
+        rows["volume_size"] = np.where(self.volume_missing, -1, 8)
+        rows["volume"] = self.volume
+        rows["ticker_size"] = sizes
+        rows["ticker"] = np.array(encoded, f"S{width}")[self.ticker]
+        data = rows.view(np.uint8).reshape(len(rows), rows.itemsize)
+        # Leave out what a row does not hold: the value of a NULL, the padding after a ticker.
+        keep = np.ones(data.shape, bool)
+        keep[:, rows.dtype.fields["ticker"][1] :] = np.arange(width) < sizes[:, None]
+        nulls = [*zip(PRICE_FIELDS, missing.T, strict=True), ("volume", self.volume_missing)]
+        for name, null in nulls:
+            if null.any():
+                offset = rows.dtype.fields[name][1]
+                keep[null, offset : offset + 8] = False
+        return COPY_SIGNATURE + data[keep].tobytes() + COPY_TRAILER
+
+
+@dataclass
+class Parsed:
+    """A chunk of the file as read: its good rows in file order, whether each deserves a
+    warning (repeated keys not counted yet), and the records read and rejected."""
+
+    batch: Batch
+    warning: np.ndarray
+    read: int
+    rejected: int
+
+
+NEWLINE, COMMA, DOT, ZERO = (ord(char) for char in "\n,.0")
+# A decimal of at most this many digits is an integer below 2**53 over a power of ten up to
+# 10**15, both exact doubles, so their quotient is rounded exactly as float() rounds the text.
+MAX_DIGITS = 15
+POWERS_OF_TEN = 10.0 ** np.arange(MAX_DIGITS + 1)
+MAX_VOLUME_DIGITS = 18  # always below BIGINT_MAX
+TEXT_FIELD_MAX = 64  # bytes of a ticker or date compared whole; a longer one goes row by row
+
+
+HASH_FACTOR = np.uint64(0x9E3779B97F4A7C15)
+
+
+def distinct_texts(
+    data: np.ndarray, start: np.ndarray, length: np.ndarray, width: int
+) -> tuple[list[bytes], np.ndarray]:
+    """The distinct byte strings of one field (cut to `width` bytes), and each row's index into
+    them. The bytes are compared as 64-bit words folded into one key; keys that collide are
+    caught by the check against each row's representative, and then compared whole."""
+    width = -(-width // 8) * 8
+    fields = np.zeros((len(start), width), np.uint8)
+    for column in range(width):  # one column at a time: much faster than one fancy index
+        fields[:, column] = np.where(column < length, data[start + column], 0)
+    words = fields.view(np.uint64)
+    key = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        key = key * HASH_FACTOR ^ words[:, column]
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    which = which.reshape(-1)
+    if not (words == words[first[which]]).all():
+        whole = fields.view(f"V{width}").reshape(-1)
+        _, first, which = np.unique(whole, return_index=True, return_inverse=True)
+        which = which.reshape(-1)
+    return fields[first].view(f"S{width}").reshape(-1).tolist(), which
+
+
+def read_digits(
+    data: np.ndarray, start: np.ndarray, length: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For the first `width` bytes of one field per row: the ASCII digits read as one integer
+    (exact up to 18 digits), how many digits and dots there are, and how many digits follow
+    the first dot."""
+    count = len(start)
+    value, digits, dots, decimals = (np.zeros(count, np.int64) for _ in range(4))
+    for column in range(width):
+        byte = data[start + column]
+        inside = column < length
+        digit = inside & (byte - ZERO < 10)  # uint8: bytes below "0" wrap round to large
+        value = np.where(digit, value * 10 + (byte - ZERO), value)
+        decimals += digit & (dots > 0)
+        digits += digit
+        dots += inside & (byte == DOT)
+    return value, digits, dots, decimals
+
+
+class ChunkParser:
+    """The vectorised path over chunks of complete lines (see the module docstring), handing
+    every row it does not accept as it is to `rows`, the row-by-row parser."""
+
+    def __init__(self, rows: RowParser, header_fields: int, source: str, rejects: RejectLog):
+        self.rows = rows
+        self.header_fields = header_fields
+        self.source = source
+        self.rejects = rejects
+
+    def parse(self, chunk: bytes, first_line: int) -> tuple[Parsed, int] | None:
+        """The rows of `chunk`, whose first line is line `first_line` + 1 of the file, and its
+        number of lines; None when the chunk needs the csv module: it has a quote, a NUL, a lone
+        carriage return (a line end for the csv module) or a line over the csv module's field
+        size limit."""
+        if b'"' in chunk or b"\0" in chunk:
+            return None
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n")
+            if b"\r" in chunk:
+                return None
+        if not chunk.endswith(b"\n"):
+            chunk += b"\n"  # the last line of a file without a final newline
+        # Zeros after the end: bytes to read past the end of the last field.
+        data = np.frombuffer(chunk + bytes(TEXT_FIELD_MAX), np.uint8)
+        ends = np.flatnonzero(data == NEWLINE)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        if (ends - starts).max() > csv.field_size_limit():
+            return None
+        separators = np.flatnonzero((data == COMMA) | (data == NEWLINE))
+        line_ends = np.flatnonzero(data[separators] == NEWLINE)  # indexes into `separators`
+        field_counts = np.diff(line_ends, prepend=-1)
+        regular = np.flatnonzero(field_counts == self.header_fields)
+        # Where each field of the regular lines ends: a row per line, a column per field.
+        bounds = separators[line_ends[regular, None] + np.arange(1 - self.header_fields, 1)]
+
+        def field(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+            column = self.rows.columns.get(name)
+            if column is None:
+                return None
+            start = starts[regular] if column == 0 else bounds[:, column - 1] + 1
+            return start, bounds[:, column] - start
+
+        names, ticker, bad = self._distinct(data, *field("ticker"), self.rows.ticker)
+        index: dict[str, int] = {}
+        ticker = np.array([index.setdefault(name, len(index)) for name in names], np.intp)[ticker]
+        times, when, bad_time = self._distinct(data, *field("time"), self.rows.parse_time)
+        bad |= bad_time
+        prices = np.full((len(regular), len(PRICE_FIELDS)), np.nan)
+        for column, name in enumerate(PRICE_FIELDS):
+            if (found := field(name)) is not None:
+                prices[:, column], bad_price = self._prices(chunk, data, *found, name)
+                bad |= bad_price
+        if (found := field("volume")) is not None:
+            volume, volume_missing, bad_volume = self._volumes(chunk, data, *found)
+            bad |= bad_volume
+        else:
+            volume, volume_missing = np.zeros(len(regular), np.int64), np.ones(len(regular), bool)
+        bad |= np.isnan(prices[:, 3])  # no close: the row-by-row parser rejects it
+        vectorised = Batch(
+            names=list(index),
+            ticker=ticker,
+            time=np.array(times, "datetime64[us]")[when],
+            prices=prices,
+            volume=volume,
+            volume_missing=volume_missing,
+        ).take(~bad)
+        open_, high, low, close = vectorised.prices.T
+        warning = (
+            np.isnan(open_)
+            | np.isnan(high)
+            | np.isnan(low)
+            | vectorised.volume_missing
+            | ~((low <= close) & (close <= high))
+        )
+        # The rows refused above, and the lines without the header's number of fields (a blank
+        # line is no record), go row by row.
+        irregular = (field_counts != self.header_fields) & (ends > starts)
+        others = np.union1d(regular[bad], np.flatnonzero(irregular))
+        rows, row_warnings, kept = [], [], []
+        for line in others.tolist():
+            fields = chunk[starts[line] : ends[line]].decode("utf-8", "surrogateescape")
+            fields = fields.split(",")
+            try:
+                row, row_warning = self.rows.parse(fields)
+            except RejectedRow as error:
+                self.rejects.add(self.source, first_line + 1 + line, str(error), fields)
+                continue
+            rows.append(row)
+            row_warnings.append(row_warning)
+            kept.append(line)
+        batch = vectorised
+        if rows:
+            order = np.argsort(np.concatenate([regular[~bad], np.array(kept, np.intp)]))
+            batch = Batch.concat(vectorised, Batch.from_rows(rows)).take(order)
+            warning = np.concatenate([warning, np.array(row_warnings, bool)])[order]
+        parsed = Parsed(
+            batch, warning, len(regular) + int(irregular.sum()), len(others) - len(kept)
+        )
+        return parsed, len(ends)
+
+    @staticmethod
+    def _distinct(
+        data: np.ndarray, start: np.ndarray, length: np.ndarray, convert: Callable[[str], object]
+    ) -> tuple[list, np.ndarray, np.ndarray]:
+        """`convert` of each distinct field text (None where it raised RejectedRow), each row's
+        index into those values, and the rows to leave to the row-by-row parser."""
+        width = max(1, min(int(length.max(initial=0)), TEXT_FIELD_MAX))
+        distinct, which = distinct_texts(data, start, length, width)
+        values, failed = [], []
+        for text in distinct:
+            try:
+                values.append(convert(text.decode("utf-8", "surrogateescape")))
+            except RejectedRow:
+                values.append(None)
+                failed.append(True)
+            else:
+                failed.append(False)
+        return values, which, np.array(failed, bool)[which] | (length > width)
+
+    @staticmethod
+    def _scalar(chunk: bytes, start: int, length: int) -> str:
+        """One field's trimmed text, for the rows the vectorised checks leave to Python."""
+        return chunk[start : start + length].decode("utf-8", "surrogateescape").strip()
+
+    def _prices(
+        self, chunk: bytes, data: np.ndarray, start: np.ndarray, length: np.ndarray, name: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The column's values (NaN where missing), and the rows with an unusable value. Plain
+        decimals are converted here; any other text goes through `parse_price`."""
+        width = max(1, min(int(length.max(initial=0)), MAX_DIGITS + 1))
+        mantissa, digits, dots, decimals = read_digits(data, start, length, width)
+        plain = (digits + dots == length) & (dots <= 1) & (digits >= 1) & (digits <= MAX_DIGITS)
+        values = mantissa / POWERS_OF_TEN[np.minimum(decimals, MAX_DIGITS)]
+        values[~plain] = np.nan  # a missing value, unless parse_price says otherwise below
+        bad = np.zeros(len(values), bool)
+        for row in np.flatnonzero(~plain & (length > 0)).tolist():
+            try:
+                value = parse_price(self._scalar(chunk, start[row], length[row]), name)
+            except RejectedRow:
+                bad[row] = True
+            else:
+                values[row] = np.nan if value is None else value
+        return values, bad
+
+    def _volumes(
+        self, chunk: bytes, data: np.ndarray, start: np.ndarray, length: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The volumes, which are missing, and the rows with an unusable one. Plain whole
+        numbers are converted here; any other text goes through `parse_volume`."""
+        width = max(1, min(int(length.max(initial=0)), MAX_VOLUME_DIGITS))
+        values, digits, _, _ = read_digits(data, start, length, width)
+        plain = (digits == length) & (length >= 1)
+        missing = length == 0
+        bad = np.zeros(len(values), bool)
+        for row in np.flatnonzero(~plain & ~missing).tolist():
+            try:
+                value = parse_volume(self._scalar(chunk, start[row], length[row]))
+            except RejectedRow:
+                bad[row] = True
+            else:
+                missing[row] = value is None
+                values[row] = value or 0
+        return values, missing, bad
 
 
 class BatchWriter(Protocol):
-    """Writes one batch of rows in one transaction; returns (inserted, updated). `lines` are the
-    same rows in COPY text format when the caller has them (the PostgreSQL writer sends those)."""
+    """Writes one batch of rows in one transaction; returns (inserted, updated)."""
 
-    def write(self, rows: list[Row], lines: list[str] | None = None) -> tuple[int, int]: ...
+    def write(self, rows: Batch | list[Row]) -> tuple[int, int]: ...
 
     def cancel(self) -> None: ...
 
@@ -297,10 +683,8 @@ PG_CREATE_STAGE = (
     "ticker varchar(16), time timestamp, open float8, high float8, low float8, "
     "close float8, volume bigint) ON COMMIT DELETE ROWS"
 )
-PG_COPY_STAGE = (
-    "COPY stockdash_import_stage (ticker, time, open, high, low, close, volume) FROM STDIN"
-)
-PG_COPY_DIRECT = "COPY stock_prices (ticker, time, open, high, low, close, volume) FROM STDIN"
+PG_COPY_STAGE = f"COPY stockdash_import_stage ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"
+PG_COPY_DIRECT = f"COPY stock_prices ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"
 PG_MERGE_NEW = (
     "INSERT INTO stock_prices (ticker, time, open, high, low, close, volume) "
     "SELECT ticker, time, open, high, low, close, volume FROM stockdash_import_stage "
@@ -349,17 +733,18 @@ class PostgresWriter:
         }
         self.try_direct = True
 
-    def _copy(self, cursor, statement: str, rows: list[Row], lines: list[str] | None) -> None:
+    @staticmethod
+    def _copy(cursor, statement: str, data: bytes) -> None:
         with cursor.copy(statement) as copy:
-            if lines is None:
-                for row in rows:
-                    copy.write_row(row)
-            else:
-                copy.write("\n".join(lines) + "\n")
+            copy.write(data)
 
-    def write(self, rows: list[Row], lines: list[str] | None = None) -> tuple[int, int]:
+    def write(self, rows: Batch | list[Row]) -> tuple[int, int]:
         """Store `rows` in one transaction."""
-        new_tickers = {row[0] for row in rows} - self.known_tickers
+        batch = rows if isinstance(rows, Batch) else Batch.from_rows(rows)
+        if not len(batch):
+            return 0, 0
+        data = batch.copy_binary(self.connection.info.encoding)
+        new_tickers = set(batch.names) - self.known_tickers
         with self.connection.transaction(), self.connection.cursor() as cursor:
             if new_tickers:
                 cursor.executemany(
@@ -368,20 +753,20 @@ class PostgresWriter:
             if self.try_direct:
                 try:
                     with self.connection.transaction():
-                        self._copy(cursor, PG_COPY_DIRECT, rows, lines)
+                        self._copy(cursor, PG_COPY_DIRECT, data)
                 except psycopg.errors.UniqueViolation:
                     self.try_direct = False
                 else:
                     self.known_tickers |= new_tickers
-                    return len(rows), 0
-            self._copy(cursor, PG_COPY_STAGE, rows, lines)
+                    return len(batch), 0
+            self._copy(cursor, PG_COPY_STAGE, data)
             cursor.execute(PG_MERGE_NEW)
             inserted = cursor.rowcount
             updated = 0
             if self.replace:
                 cursor.execute(PG_MERGE_CHANGED)
                 updated = cursor.rowcount
-        self.try_direct = inserted == len(rows)
+        self.try_direct = inserted == len(batch)
         self.known_tickers |= new_tickers
         return inserted, updated
 
@@ -399,11 +784,6 @@ class PostgresWriter:
             self._pool_connection.close()
 
 
-def sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's DateTime stores on SQLite; range queries compare these strings."""
-    return value.isoformat(" ", "microseconds")
-
-
 class SqliteWriter:
     """`executemany` upserts inside BEGIN IMMEDIATE ... COMMIT."""
 
@@ -417,11 +797,12 @@ class SqliteWriter:
             row[0] for row in self.connection.execute("SELECT ticker FROM stock_tickers")
         }
 
-    def write(self, rows: list[Row], lines: list[str] | None = None) -> tuple[int, int]:
-        """Upsert `rows` in one transaction (`lines` are for PostgreSQL only)."""
+    def write(self, rows: Batch | list[Row]) -> tuple[int, int]:
+        """Upsert `rows` in one transaction."""
         connection = self.connection
-        new_tickers = {row[0] for row in rows} - self.known_tickers
-        records = [(r[0], sqlite_time(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        batch = rows if isinstance(rows, Batch) else Batch.from_rows(rows)
+        new_tickers = set(batch.names) - self.known_tickers
+        records = batch.records()
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.executemany(
@@ -512,13 +893,87 @@ def open_text(path: Path) -> tuple[IO[str], IO[bytes]]:
     """A text stream over a plain or gzipped file (detected by content), and the raw file whose
     position measures progress. A UTF-8 BOM is skipped; undecodable bytes are kept as surrogates
     so that one bad byte rejects one row rather than the whole file."""
-    raw = open(path, "rb")  # noqa: SIM115  (closed by the caller)
-    binary: IO[bytes] = raw
-    if raw.read(2) == b"\x1f\x8b":
-        binary = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-    raw.seek(0)
+    binary, raw = open_binary(path)
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
     return text, raw
+
+
+def open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """The decompressed bytes of a plain or gzipped file (detected by content), and the raw file
+    whose position measures progress (closing the first closes the second)."""
+    raw = open(path, "rb")  # noqa: SIM115  (closed by the caller)
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+    raw.seek(0)
+    return raw, raw
+
+
+class ByteLines:
+    """The decompressed bytes of a file handed out as whole lines, each up to and including its
+    b"\\n" (the last one may have none); a UTF-8 BOM at the start is skipped."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, binary: IO[bytes]):
+        self.binary = binary
+        start = binary.read(3)
+        self.block = start.removeprefix(b"\xef\xbb\xbf")
+        self.offset = 0
+        self.newlines = np.flatnonzero(np.frombuffer(self.block, np.uint8) == NEWLINE)
+        self.next_newline = 0
+
+    def take(self, count: int) -> bytes:
+        """The next `count` lines, or fewer at the end of the file (b"" after it). A read error
+        (a truncated gzip file) is raised only once the lines before it are taken."""
+        parts = []
+        while True:
+            available = len(self.newlines) - self.next_newline
+            if available >= count:
+                end = int(self.newlines[self.next_newline + count - 1]) + 1
+                parts.append(self.block[self.offset : end])
+                self.offset = end
+                self.next_newline += count
+                return b"".join(parts)
+            parts.append(self.block[self.offset :])
+            count -= available
+            # read1: at most one read of the file, so that the data read before an error is
+            # not lost with it.
+            self.block = self.binary.read1(self.BLOCK)  # type: ignore[attr-defined]
+            self.offset = 0
+            self.newlines = np.flatnonzero(np.frombuffer(self.block, np.uint8) == NEWLINE)
+            self.next_newline = 0
+            if not self.block:
+                return b"".join(parts)
+
+
+class TextLines:
+    """Lines for the csv module, split as the text reader of the row-by-row path split them
+    (universal newlines: a lone carriage return ends a line too), undecodable bytes kept as
+    surrogates. `number` counts the lines handed out and taken by the vectorised path: the
+    line number of the end of the last record."""
+
+    def __init__(self, source: ByteLines):
+        self.source = source
+        self.pending: deque[str] = deque()
+        self.number = 0
+
+    def push(self, data: bytes) -> None:
+        """Queue the lines of `data` (whole lines) before those still unread."""
+        text = data.decode("utf-8", "surrogateescape")
+        self.pending.extend(io.StringIO(text, newline="").readlines())
+
+    def __iter__(self) -> TextLines:
+        return self
+
+    def __next__(self) -> str:
+        if not self.pending:
+            data = self.source.take(1)
+            if not data:
+                raise StopIteration
+            self.push(data)
+        self.number += 1
+        return self.pending.popleft()
 
 
 class BackgroundWriter:
@@ -531,14 +986,14 @@ class BackgroundWriter:
         self.inserted = 0
         self.updated = 0
         self.error: BaseException | None = None
-        self._queue: queue.Queue[tuple[list[Row], list[str]] | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="price-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while (batch := self._queue.get()) is not None:
             try:
-                inserted, updated = self.writer.write(*item)
+                inserted, updated = self.writer.write(batch)
             except BaseException as error:  # handed to the main thread by _check()
                 self.error = error
                 return
@@ -549,7 +1004,7 @@ class BackgroundWriter:
         if self.error is not None:
             raise self.error
 
-    def _put(self, item: tuple[list[Row], list[str]] | None) -> None:
+    def _put(self, item: Batch | None) -> None:
         while self._thread.is_alive():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -558,10 +1013,10 @@ class BackgroundWriter:
                 continue
         self._check()
 
-    def submit(self, rows: list[Row], lines: list[str]) -> None:
+    def submit(self, batch: Batch) -> None:
         """Queue one batch; blocks while the previous one waits. Raises the writer's error."""
         self._check()
-        self._put((rows, lines))
+        self._put(batch)
 
     def finish(self) -> None:
         """Wait until every queued batch is stored; raises the writer's error, if any."""
@@ -591,55 +1046,52 @@ def import_file(
     stats: ImportStats | None = None,
 ) -> ImportStats:
     """Import one CSV file through `writer`, counting into `stats` (so that the caller keeps the
-    counts of the batches already stored when this raises). Raises ColumnError for an unusable
-    header and OSError/EOFError when the file cannot be read to its end."""
+    counts of the batches already stored when this raises). A batch holds the rows of the next
+    `batch_size` lines (records, where the csv module reads). Raises ColumnError for an
+    unusable header and OSError/EOFError when the file cannot be read to its end."""
     stats = stats if stats is not None else ImportStats()
     started = time.perf_counter()
     source = str(path)
-    text, raw = open_text(path)
+    binary, raw = open_binary(path)
     background: BackgroundWriter | None = None
     try:
-        reader = csv.reader(text)
-        header = next(reader, None)
+        chunks = ByteLines(binary)
+        lines = TextLines(chunks)
+        try:
+            header = next(csv.reader(lines), None)
+        except csv.Error as error:
+            raise ColumnError(f"unreadable header: {error}") from None
         if header is None:
             raise ColumnError("the file is empty")
-        parser = RowParser(resolve_columns(header))
+        rows = RowParser(resolve_columns(header))
+        vectorised = ChunkParser(rows, len(header), source, rejects)
         background = BackgroundWriter(writer)
-        batch: dict[tuple[str, datetime], tuple[Row, str]] = {}
         position = 0
-
-        def flush() -> None:
-            nonlocal position
-            if batch:
-                parsed = list(batch.values())
-                background.submit([row for row, _ in parsed], [line for _, line in parsed])
-                batch.clear()
+        while True:
+            parsed = None
+            if not lines.pending:
+                chunk = chunks.take(batch_size)
+                if not chunk:
+                    break
+                result = vectorised.parse(chunk, lines.number)
+                if result is None:
+                    lines.push(chunk)
+                else:
+                    parsed, count = result
+                    lines.number += count
+            if parsed is None:
+                parsed = read_records(lines, rows, rejects, source, batch_size)
+            stats.read += parsed.read
+            stats.rejected += parsed.rejected
+            keep, repeat = parsed.batch.keys(replace)
+            # A key repeated in one batch is a warning (each row counted once).
+            stats.warnings += int((parsed.warning | repeat).sum())
+            if keep.any():
+                background.submit(parsed.batch.take(keep))
             if progress is not None:
                 now = raw.tell()
                 progress(now - position)
                 position = now
-
-        for fields in iterate_records(reader, rejects, source, stats):
-            stats.read += 1
-            try:
-                row, line, warning = parser.parse(fields)
-            except RejectedRow as error:
-                stats.rejected += 1
-                rejects.add(source, reader.line_num, str(error), fields)
-                continue
-            key = (row[0], row[1])
-            if key in batch:
-                # A key repeated in one batch: the first copy wins, as it does across batches
-                # (or the last with `replace`, as across batches).
-                warning = True
-                if replace:
-                    batch[key] = (row, line)
-            else:
-                batch[key] = (row, line)
-            stats.warnings += warning
-            if len(batch) >= batch_size:
-                flush()
-        flush()
         background.finish()
     except BaseException:
         if background is not None:
@@ -650,9 +1102,43 @@ def import_file(
             stats.inserted += background.inserted
             stats.updated += background.updated
         stats.seconds = time.perf_counter() - started
-        text.close()
+        binary.close()
         raw.close()
     return stats
+
+
+def read_records(
+    lines: TextLines, rows: RowParser, rejects: RejectLog, source: str, batch_size: int
+) -> Parsed:
+    """Up to `batch_size` records through the csv module and the row-by-row parser, stopping
+    early where a record ends at the end of the lines queued in `lines` (so that the vectorised
+    path may take over again)."""
+    reader = csv.reader(lines)
+    parsed, warnings = [], []
+    read = rejected = 0
+    while read < batch_size:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # e.g. a field over the csv module's size limit
+            read += 1
+            rejected += 1
+            rejects.add(source, lines.number, f"malformed CSV: {error}", [])
+        else:
+            if fields:  # not a blank line
+                read += 1
+                try:
+                    row, warning = rows.parse(fields)
+                except RejectedRow as error:
+                    rejected += 1
+                    rejects.add(source, lines.number, str(error), fields)
+                else:
+                    parsed.append(row)
+                    warnings.append(warning)
+        if not lines.pending:
+            break
+    return Parsed(Batch.from_rows(parsed), np.array(warnings, bool), read, rejected)
 
 
 def iterate_records(
