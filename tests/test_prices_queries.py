@@ -143,6 +143,30 @@ def test_several_tickers_share_one_width_and_keep_their_order(loaded):
     assert len(result["AAA"]) <= 500 and len(result["BBB"]) <= 500
 
 
+def test_bucket_without_any_open_and_edges_cut_by_the_range(loaded):
+    """Each bucket's open is the first stored one: None when the bucket has none at all, the
+    close is the last row's, and rows of an edge bucket outside the range are left out."""
+    rows = [
+        ("GAP", datetime(2022, 5, 2, 12, m), None if m < 13 else 10.0 + m, 50.0, 1.0, m, m)
+        for m in range(25)
+    ]
+    writer = open_writer(db.engine)
+    try:
+        writer.write(rows)
+    finally:
+        writer.close()
+    # 12:02-12:24 holds 23 rows: 10-minute buckets from 12:00, 12:10 and 12:20
+    series = queries.price_series(
+        ["GAP"], datetime(2022, 5, 2, 12, 2), datetime(2022, 5, 2, 12, 24), max_points=5
+    )["GAP"]
+    assert series.bucket == timedelta(minutes=10)
+    assert series.time == [datetime(2022, 5, 2, 12, m) for m in (0, 10, 20)]
+    assert series.open == [None, 23.0, 30.0]
+    assert series.close == [9.0, 19.0, 23.0]
+    assert series.volume == [sum(range(2, 10)), sum(range(10, 20)), sum(range(20, 24))]
+    assert series.high == [50.0] * 3 and series.low == [1.0] * 3
+
+
 def test_single_row(loaded):
     series = queries.price_series(["one"], date(2020, 6, 1), date(2020, 6, 1))["ONE"]
     assert (series.time, series.open, series.high, series.low, series.close, series.volume) == (
