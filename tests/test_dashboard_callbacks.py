@@ -12,18 +12,12 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
+from dashapp.callbacks import CONTROL_PROPS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
 from tests.conftest import load_prices
 from tests.dash_client import call, callback_key
 
-CONTROLS = [
-    ("tickers", "value"),
-    ("dates", "start_date"),
-    ("dates", "end_date"),
-    ("chart-type", "value"),
-    ("options", "value"),
-    ("moving-averages", "value"),
-]
+CONTROLS = CONTROL_PROPS
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,21 +12,8 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.prices import queries
-from tests.conftest import IN_CI
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_FILE = ROOT.parent / "shared" / "data" / "sp500_daily_2013_2018.csv.gz"
 ROWS, TICKERS, MISSING_OPENS, WARNINGS = 619_040, 505, 11, 20  # 11 missing opens + 9 closes out
-
-
-@pytest.fixture(scope="module")
-def real_file() -> Path:
-    if not REAL_FILE.exists():
-        message = f"the real data file is not at {REAL_FILE}"
-        if IN_CI:
-            pytest.fail(message + " (CI must run this test)")
-        pytest.skip(message)
-    return REAL_FILE
 
 
 @pytest.fixture(scope="module")
