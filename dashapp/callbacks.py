@@ -15,7 +15,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
 
-from app.prices.queries import TickerInfo, list_tickers, price_series, summary
+from app.prices.queries import (
+    MAX_POINTS,
+    PriceSeries,
+    TickerInfo,
+    list_tickers,
+    price_series,
+    summary,
+)
 from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.urlstate import DEFAULT_TICKERS, ViewState, parse_query, serialise
@@ -29,6 +36,7 @@ CONTROL_PROPS = [
     ("moving-averages", "value"),
 ]
 SUMMARY_COLUMN_IDS = {key for key, _ in SUMMARY_COLUMNS}
+POINTS_PER_CHART = 6000
 QUICK_RANGE_DAYS = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365 + 1}
 
 
@@ -211,7 +219,7 @@ def update_chart(store, theme):
     if not isinstance(store, dict):
         return no_update, no_update, no_update  # the view is not resolved yet
     view = read_view(store)
-    series = price_series(view.tickers, lookback_start(view), view.end)
+    series = chart_series(view, lookback_start(view), view.end)
     shown_from = first_shown(view)
     notices = [str(n) for n in store.get("notices", []) if isinstance(n, str)]
     missing = [t for t in view.tickers
@@ -230,6 +238,16 @@ def update_summary(store):
         return no_update
     view = read_view(store)
     return summary_rows(summary(view.tickers, view.start, view.end))
+
+
+def chart_series(view: ViewState, start, end) -> dict[str, PriceSeries]:
+    """The bars a chart of `view` shows between `start` and `end` (the CSV uses the same).
+
+    Each series gets at most MAX_POINTS buckets, and all of them together at most
+    POINTS_PER_CHART, so that a chart of ten tickers costs about what a chart of three does.
+    """
+    per_ticker = min(MAX_POINTS, POINTS_PER_CHART // max(1, len(view.tickers)))
+    return price_series(view.tickers, start, end, max_points=per_ticker)
 
 
 def first_shown(view: ViewState) -> datetime | None:
@@ -253,9 +271,9 @@ def zoom_chart(relayout, store, theme):
         return no_update, no_update
     view = read_view(store)
     if zoom is True:
-        series = price_series(view.tickers, lookback_start(view), view.end)
+        series = chart_series(view, lookback_start(view), view.end)
         return build_figure(series, view, theme_name(theme), first_shown(view)), None
-    series = price_series(view.tickers, zoom[0], zoom[1])
+    series = chart_series(view, zoom[0], zoom[1])
     shown = [zoom[0].isoformat(), zoom[1].isoformat()]
     return build_figure(series, view, theme_name(theme)), shown
 
@@ -312,6 +330,6 @@ def download_csv(_clicks, store, shown):
     if isinstance(shown, list) and len(shown) == 2:
         with contextlib.suppress(ValueError):  # a tampered store falls back to the view's range
             start, end = (datetime.fromisoformat(str(value)) for value in shown)
-    series = price_series(view.tickers, start, end)
+    series = chart_series(view, start, end)
     name = "-".join(view.tickers) or "prices"
     return dcc.send_string(series_csv(series), f"stockdash-{name}.csv", type="text/csv")

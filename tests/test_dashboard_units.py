@@ -255,3 +255,14 @@ def test_csv_has_every_bar_shown():
 )
 def test_visible_range_from_relayout_events(relayout, expected):
     assert visible_range(relayout) == expected
+
+
+def test_a_chart_shares_its_point_budget_between_tickers(monkeypatch):
+    from dashapp import callbacks
+
+    asked = []
+    monkeypatch.setattr(callbacks, "price_series",
+                        lambda tickers, start, end, max_points: asked.append(max_points) or {})
+    for count in (1, 3, 4, 10):
+        callbacks.chart_series(ViewState(tickers=tuple(f"T{i}" for i in range(count))), None, None)
+    assert asked == [2000, 2000, 1500, 600]
