@@ -10,12 +10,12 @@ from sqlalchemy import BigInteger, DateTime, Double, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.prices.tickers import TICKER_MAX
 from app.security import login_identity
 
 # Column sizes, shared with the forms so that a value a form accepts always fits its column.
 EMAIL_MAX = 254
 NAME_MAX = 64
-TICKER_MAX = 16
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 
