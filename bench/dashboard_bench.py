@@ -1,11 +1,12 @@
 """The dashboard's chart callback against a naive callback that sends every stored row.
 
-    .venv/bin/python bench/dashboard_bench.py [--runs 5]
+    .venv/bin/python bench/dashboard_bench.py [--runs 5] [--quick]
 
 Creates a scratch PostgreSQL database (dropped at the end), imports the real daily prices of
-AAPL and MSFT from ../shared/data/sp500_daily_2013_2018.csv.gz and a generated year of
-one-minute bars for one ticker (98,280 rows), and logs in through the login form. Then, for each
-range, it POSTs the chart callback through the Flask test client exactly as the browser does:
+AAPL and MSFT from the real file (`STOCKDASH_TEST_DATA`, see bench/harness.py) and a generated
+year of one-minute bars for one ticker (98,280 rows), and logs in through the login form. Then,
+for each range, it POSTs the chart callback through the Flask test client exactly as the browser
+does:
 
 - **real**: Dash's `/dash/_dash-update-component` running `update_chart` (SQL aggregation to at
   most 2,000 buckets per ticker via `price_series`);
@@ -23,29 +24,21 @@ times, alternating real and naive; the medians are reported.
 
 from __future__ import annotations
 
-import argparse
-import base64
-import re
-import statistics
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-from _dash_common import (
+from flask import Flask, Response, request
+from harness import (
     BENCH_EMAIL,
     BENCH_PASSWORD,
-    MINUTE_TICKER,
+    alternate,
     bench_config,
-    create_scratch_database,
-    drop_scratch_database,
-    prepare_database,
-    write_minute_bars,
-    write_real_subset,
+    database_with_prices,
+    markdown_table,
+    option_parser,
+    parse_options,
+    verdict,
 )
-from flask import Flask, Response, request
 from plotly.io.json import to_json_plotly
 from sqlalchemy import DateTime, text
 
@@ -54,8 +47,10 @@ from app.extensions import db
 from app.prices.queries import PriceSeries, time_range
 from dashapp.callbacks import notice_alerts, read_view, theme_name
 from dashapp.figures import build_figure
+from tests.support.dash_client import UPDATE_URL, callback_key, count_points, request_body
+from tests.support.data import MINUTE_TICKER
+from tests.support.users import AuthActions
 
-CALLBACK_URL = "/dash/_dash-update-component"
 # Under /dash/ so that it passes the same login check and CSRF exemption as Dash's callbacks.
 NAIVE_URL = "/dash/_bench-naive-chart"
 DAILY_TICKERS = ("AAPL", "MSFT")
@@ -65,7 +60,6 @@ NAIVE_ROWS = text(
 ).columns(time=DateTime())
 MAX_BYTES = 200_000
 MAX_TIME_RATIO = 0.1
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -152,37 +146,23 @@ def add_naive_route(app: Flask) -> None:
 def chart_callback_body(app: Flask, query: str) -> dict:
     """The body the browser POSTs to run `update_chart` for the view `query`, built from the
     callback's declared inputs and state (the view store, and the theme)."""
-    callback_map = app.extensions["dash_app"].callback_map
-    (key,) = [k for k in callback_map if "price-chart.figure" in k and "notices" in k]
-    outputs = [
-        dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
-        for part in key[2:-2].split("...")
-    ]
+    key = callback_key(app, "price-chart.figure", "notices")
+    callback = app.extensions["dash_app"].callback_map[key]
     values = {"view": {"query": query, "notices": []}, "theme": "light"}
 
     def entries(kind):
         return [
             {"id": item["id"], "property": item["property"], "value": values[item["id"]]}
-            for item in callback_map[key][kind]
+            for item in callback[kind]
         ]
 
     inputs = entries("inputs")
-    return {
-        "output": key,
-        "outputs": outputs,
-        "inputs": inputs,
-        "state": entries("state"),
-        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
-    }
+    return request_body(key, inputs, entries("state"), (inputs[0]["id"], inputs[0]["property"]))
 
 
 def log_in(client) -> None:
     """Log in through the real form, CSRF token included."""
-    page = client.get("/login/").get_data(as_text=True)
-    token = CSRF_RE.search(page).group(1)
-    response = client.post(
-        "/login/", data={"csrf_token": token, "email": BENCH_EMAIL, "password": BENCH_PASSWORD}
-    )
+    response = AuthActions(client).login(BENCH_EMAIL, BENCH_PASSWORD)
     if response.status_code != 302:
         raise RuntimeError(f"login failed: {response.status_code}")
 
@@ -210,52 +190,45 @@ def figure_size(client, url: str, body: dict) -> tuple[int, int]:
     return len(response.get_data()), bars
 
 
-def count_points(values) -> int:
-    """Length of a trace array: a plain list or Plotly's typed-array form ({dtype, bdata})."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).size
-    return len(values or ())
-
-
 def measure_case(app: Flask, client, case: Case, runs: int) -> dict[str, Measure]:
     """Both variants on one case: a warm-up call each, then `runs` alternating timed calls."""
     body = chart_callback_body(app, case.query)
-    urls = {"real": CALLBACK_URL, "naive": NAIVE_URL}
-    seconds: dict[str, list[float]] = {name: [] for name in urls}
-    gzip_bytes: dict[str, int] = {}
-    for url in urls.values():
-        post(client, url, body, gzip=True)
-    for _ in range(runs):
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = post(client, url, body, gzip=True)
-            seconds[name].append(time.perf_counter() - started)
-            gzip_bytes[name] = len(response.get_data())
+    urls = {"real": UPDATE_URL, "naive": NAIVE_URL}
+    timings = alternate(
+        {name: lambda url=url: post(client, url, body, gzip=True) for name, url in urls.items()},
+        runs,
+    )
     result = {}
     for name, url in urls.items():
         raw, bars = figure_size(client, url, body)
-        result[name] = Measure(bars, statistics.median(seconds[name]), gzip_bytes[name], raw)
+        timing = timings[name]
+        result[name] = Measure(bars, timing.median, len(timing.result.get_data()), raw)
     return result
 
 
 def report(results: list[tuple[Case, dict[str, Measure]]], runs: int) -> str:
     """The side-by-side table and the verdicts against the targets."""
+    header = ["data", "range"]
+    for variant in ("real", "naive"):
+        header += [f"{variant} bars", f"{variant} ms", f"{variant} gzip kB", f"{variant} raw kB"]
+    rows = []
+    for case, measures in results:
+        real, naive = measures["real"], measures["naive"]
+        row = [case.data, case.label]
+        for measure in (real, naive):
+            row += [
+                f"{measure.bars:,}",
+                f"{measure.seconds * 1000:.0f}",
+                f"{measure.gzip_bytes / 1000:.1f}",
+                f"{measure.raw_bytes / 1000:.1f}",
+            ]
+        rows.append([*row, f"{real.seconds / naive.seconds:.3f}"])
     lines = [
         f"Median of {runs} warm runs per variant; bytes = response body, gzip as sent with "
         "Accept-Encoding: gzip.",
         "",
-        "| data | range | real bars | real ms | real gzip kB | real raw kB "
-        "| naive bars | naive ms | naive gzip kB | naive raw kB | time real/naive |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *markdown_table([*header, "time real/naive"], "ll" + "r" * 9, rows),
     ]
-    for case, measures in results:
-        real, naive = measures["real"], measures["naive"]
-        lines.append(
-            f"| {case.data} | {case.label} | {real.bars:,} | {real.seconds * 1000:.0f} | "
-            f"{real.gzip_bytes / 1000:.1f} | {real.raw_bytes / 1000:.1f} | {naive.bars:,} | "
-            f"{naive.seconds * 1000:.0f} | {naive.gzip_bytes / 1000:.1f} | "
-            f"{naive.raw_bytes / 1000:.1f} | {real.seconds / naive.seconds:.3f} |"
-        )
     largest = max(m["real"].raw_bytes for _, m in results)
     largest_gzip = max(m["real"].gzip_bytes for _, m in results)
     minute_year = next(m for c, m in results if c.data == "minute" and c.label == "1 year")
@@ -270,26 +243,13 @@ def report(results: list[tuple[Case, dict[str, Measure]]], runs: int) -> str:
     return "\n".join(lines)
 
 
-def verdict(ok: bool) -> str:
-    """PASS or MISS."""
-    return "PASS" if ok else "MISS"
-
-
 def main() -> None:
     """Load the data into a scratch database, measure every case, print the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per variant (5)")
-    options = parser.parse_args()
+    options = parse_options(option_parser(__doc__, runs=5), runs=1)
 
-    url = create_scratch_database("stockdash_bench_dash")
-    try:
+    with database_with_prices("stockdash_bench_dash", DAILY_TICKERS, minute_bars=True) as url:
         app = create_app(bench_config(url))
         add_naive_route(app)  # before the first request, as Flask requires
-        with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
-            daily, minutes = Path(workdir) / "daily.csv", Path(workdir) / "minutes.csv"
-            write_real_subset(daily, DAILY_TICKERS)
-            write_minute_bars(minutes)
-            prepare_database(app, [daily, minutes])
         client = app.test_client()
         log_in(client)
         results = []
@@ -298,8 +258,6 @@ def main() -> None:
             results.append((case, measure_case(app, client, case, options.runs)))
         with app.app_context():
             db.engine.dispose()
-    finally:
-        drop_scratch_database(url)
     print(report(results, options.runs))
 
 

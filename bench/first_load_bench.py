@@ -1,12 +1,13 @@
 """First load of the dashboard in headless Chromium against a default Dash 4 page.
 
-    .venv/bin/python bench/first_load_bench.py [--runs 5]
+    .venv/bin/python bench/first_load_bench.py [--runs 5] [--quick]
 
 Three pages are served in turn by gunicorn with the same settings (the project's
 gunicorn.conf.py, 2 sync workers) on 127.0.0.1, ports 18400-18499:
 
 * ``stockdash``          the real app (`wsgi:app`) on a scratch PostgreSQL database holding the
-                         real daily prices of AAPL and MSFT; the page opened, after logging in
+                         real daily prices of AAPL and MSFT (`STOCKDASH_TEST_DATA`, see
+                         bench/harness.py); the page opened, after logging in
                          through the form, is
                          `/dash/?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick`;
 * ``default``            a minimal Dash 4 app: one `dcc.Graph` holding a candlestick figure of the
@@ -15,7 +16,8 @@ gunicorn.conf.py, 2 sync workers) on 127.0.0.1, ports 18400-18499:
                          `compress=True` (Flask-Compress, as stockdash uses);
 * ``default-nocompress`` the same without `compress=True`: what an untouched Dash app sends.
 
-Each run starts a new Chromium (a new, empty profile) with the HTTP cache disabled through CDP
+Each run starts a new Chromium (a new, empty profile, the browser tests' options) with the HTTP
+cache disabled through CDP
 (`Network.setCacheDisabled`), opens the page and waits until the chart is drawn: a script
 installed before the page's own scripts checks on every animation frame whether
 `#price-chart .js-plotly-plot` has data and a drawn trace, and records `performance.now()`
@@ -32,44 +34,38 @@ The module doubles as gunicorn's app module for the default page:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from _dash_common import (
+from harness import (
     BENCH_EMAIL,
     BENCH_PASSWORD,
-    PROJECT_ROOT,
-    REAL_FILE,
-    bench_config,
-    create_scratch_database,
-    drop_scratch_database,
-    prepare_database,
-    write_real_subset,
+    database_with_prices,
+    gunicorn_serving,
+    markdown_table,
+    option_parser,
+    parse_options,
+    rounds,
+    server_environment,
+    start_chromium,
+    verdict,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
-VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+from tests.support.data import real_price_file
+
 PORT_RANGE = range(18400, 18500)
 TICKERS = ("AAPL", "MSFT")
 FIRST_DAY, LAST_DAY = "2016-01-01", "2016-12-31"
 DASH_PATH = f"/dash/?tickers={','.join(TICKERS)}&start={FIRST_DAY}&end={LAST_DAY}&chart=candlestick"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 TARGET_BYTES_RATIO = 0.5
 QUIET_SECONDS = 1.5
 
@@ -134,7 +130,7 @@ def default_dash_app(compress: bool):
     from dash import dcc, html
 
     rows: dict[str, list[list[str]]] = defaultdict(list)
-    with gzip.open(REAL_FILE, "rt", newline="") as file:
+    with gzip.open(real_price_file(), "rt", newline="") as file:
         for row in csv.DictReader(file):
             if row["Name"] in TICKERS and FIRST_DAY <= row["date"] <= LAST_DAY:
                 rows[row["Name"]].append(row)
@@ -156,65 +152,6 @@ def default_dash_app(compress: bool):
     return app.server
 
 
-# --- gunicorn --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """The first port in 18400-18499 that nothing listens on right now."""
-    for port in PORT_RANGE:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18400-18499")
-
-
-def start_gunicorn(variant: Variant, port: int, env: dict, log: Path) -> subprocess.Popen:
-    """Start gunicorn for `variant`; every variant gets the same server settings."""
-    command = [
-        str(VENV_BIN / "gunicorn"),
-        "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
-        "--chdir", str(PROJECT_ROOT),
-        "--pythonpath", str(BENCH_DIR),
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", "2",
-        "--access-logfile", "/dev/null",
-        "--error-logfile", str(log),
-        variant.app_spec,
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    """SIGTERM the master (it stops its workers) and wait; kill it if it hangs."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 60):
-    """Poll `url` until it answers (any status: the dashboard answers anonymous users 302)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):  # noqa: S310 (loopback URL)
-                return
-        except urllib.error.HTTPError:
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-
 # --- the browser -----------------------------------------------------------------------------
 
 
@@ -222,21 +159,7 @@ def new_browser(accept_encoding: str | None):
     """A fresh headless Chromium (chromedriver gives each session a new, empty profile) that
     logs network events and never uses its HTTP cache; `accept_encoding` replaces the
     browser's own Accept-Encoding header when given."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(argument)  # fmt: skip
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = start_chromium(window_size="1400,1000", logs=("performance",))
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
     if accept_encoding:
@@ -251,9 +174,10 @@ def log_in(driver, base: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from tests.support.browser import fill
+
     driver.get(base + "/login/")
-    driver.find_element(By.NAME, "email").send_keys(BENCH_EMAIL)
-    driver.find_element(By.NAME, "password").send_keys(BENCH_PASSWORD)
+    fill(driver, {"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
     driver.find_element(By.ID, "submit").click()
     WebDriverWait(driver, 30).until(lambda d: "/login/" not in d.current_url)
 
@@ -352,54 +276,53 @@ def load_page(variant: Variant, base: str, accept_encoding: str | None) -> Load:
 
 
 def serve_and_load(variant: Variant, env: dict, workdir: Path, accept_encoding: str | None) -> Load:
-    """Serve `variant` with gunicorn, load its page once cold, stop the server."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    """Serve `variant` with gunicorn (2 workers), load its page once cold, stop the server."""
     log = workdir / f"gunicorn-{variant.name}.log"
-    process = start_gunicorn(variant, port, env, log)
-    try:
-        wait_until_serving(base + "/", process, log)
+    options = ("--workers", "2")
+    # any_status: the dashboard answers an anonymous `/` with a redirect to log in.
+    with gunicorn_serving(
+        variant.app_spec, PORT_RANGE, env, log, options=options, any_status=True
+    ) as base:
         return load_page(variant, base, accept_encoding)
-    finally:
-        stop_gunicorn(process)
 
 
 def resource_list(loads: dict[str, list[Load]]) -> str:
     """Every request of each page's first load, largest first."""
     lines = []
     for name, runs in loads.items():
-        lines += ["", f"{name}, first run:", "| bytes | encoding | path |", "|---:|---|---|"]
-        for size, encoding, path in sorted(runs[0].resources, reverse=True):
-            lines.append(f"| {size:,} | {encoding} | {path[:90]} |")
+        rows = [
+            [f"{size:,}", encoding, path[:90]]
+            for size, encoding, path in sorted(runs[0].resources, reverse=True)
+        ]
+        lines += ["", f"{name}, first run:"]
+        lines += markdown_table(["bytes", "encoding", "path"], "rll", rows)
     return "\n".join(lines)
 
 
 def report(loads: dict[str, list[Load]]) -> str:
     """Per-variant medians, and the stockdash/default ratios against the target."""
     kinds = ("document", "script", "stylesheet", "data", "other")
-    lines = [
-        f"Median of {len(loads['stockdash'])} cold loads per variant (kB = 1000 bytes received, "
-        "headers included).",
-        "",
-        "| page | requests | total kB | "
-        + " | ".join(f"{k} kB" for k in kinds)
-        + " | first chart ms | encodings |",
-        "|---|---:|---:|" + "---:|" * len(kinds) + "---:|---|",
-    ]
+    header = ["page", "requests", "total kB", *(f"{k} kB" for k in kinds)]
+    header += ["first chart ms", "encodings"]
+    rows = []
     medians = {}
     for name, runs in loads.items():
         total = statistics.median(r.transferred for r in runs)
         chart = statistics.median(r.first_chart_ms for r in runs)
         script = statistics.median(r.by_kind["script"] for r in runs)
         medians[name] = (total, chart, script)
-        per_kind = " | ".join(
-            f"{statistics.median(r.by_kind[k] for r in runs) / 1000:.1f}" for k in kinds
-        )
+        per_kind = [f"{statistics.median(r.by_kind[k] for r in runs) / 1000:.1f}" for k in kinds]
         encodings = ", ".join(sorted(set().union(*(r.encodings for r in runs))))
-        lines.append(
-            f"| {name} | {statistics.median(r.requests for r in runs):.0f} | {total / 1000:.1f} "
-            f"| {per_kind} | {chart:.0f} | {encodings} |"
+        requests = statistics.median(r.requests for r in runs)
+        rows.append(
+            [name, f"{requests:.0f}", f"{total / 1000:.1f}", *per_kind, f"{chart:.0f}", encodings]
         )
+    lines = [
+        f"Median of {len(loads['stockdash'])} cold loads per variant (kB = 1000 bytes received, "
+        "headers included).",
+        "",
+        *markdown_table(header, "lrr" + "r" * len(kinds) + "rl", rows),
+    ]
     lines += ["", "Per-run first chart ms: " + "; ".join(
         f"{name} " + ", ".join(f"{r.first_chart_ms:.0f}" for r in runs)
         for name, runs in loads.items()
@@ -410,7 +333,7 @@ def report(loads: dict[str, list[Load]]) -> str:
         ratio = ours[0] / theirs[0]
         lines += [
             f"stockdash / {other}: bytes {ratio:.3f}x (target <= {TARGET_BYTES_RATIO}x: "
-            f"{'PASS' if ratio <= TARGET_BYTES_RATIO else 'MISS'}), "
+            f"{verdict(ratio <= TARGET_BYTES_RATIO)}), "
             f"script bytes {ours[2] / theirs[2]:.3f}x, first chart {ours[1] / theirs[1]:.2f}x",
         ]
     return "\n".join(lines)
@@ -418,8 +341,7 @@ def report(loads: dict[str, list[Load]]) -> str:
 
 def main() -> None:
     """Prepare the database, load every page --runs times round-robin, print the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="cold loads per page (5)")
+    parser = option_parser(__doc__, runs=5, what="cold loads per page")
     parser.add_argument(
         "--accept-encoding",
         help="send this Accept-Encoding instead of Chromium's own (e.g. gzip, to measure gzip "
@@ -428,36 +350,20 @@ def main() -> None:
     parser.add_argument(
         "--resources", action="store_true", help="also list every request of the first run"
     )
-    options = parser.parse_args()
+    options = parse_options(parser, runs=1)
 
-    database_url = create_scratch_database("stockdash_bench_firstload")
-    env = {
-        **os.environ,
-        "SECRET_KEY": bench_config(database_url)["SECRET_KEY"],
-        "DATABASE_URL": database_url,
-        "RATELIMIT_ENABLED": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for unwanted in ("LOG_FILE", "MAIL_SERVER", "PROXY_FIX", "GUNICORN_CMD_ARGS"):
-        env.pop(unwanted, None)
-    loads: dict[str, list[Load]] = {v.name: [] for v in VARIANTS}
-    try:
-        from app import create_app
-
+    with database_with_prices("stockdash_bench_firstload", TICKERS) as database_url:
+        env = server_environment(database_url, dict(os.environ))
         with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
-            prices = Path(workdir) / "prices.csv"
-            write_real_subset(prices, TICKERS)
-            prepare_database(create_app(bench_config(database_url)), [prices])
-            for round_number in range(1, options.runs + 1):
-                for variant in VARIANTS:
-                    print(f"round {round_number}: {variant.name} ...", file=sys.stderr,
-                          flush=True)  # fmt: skip
-                    loads[variant.name].append(
-                        serve_and_load(variant, env, Path(workdir), options.accept_encoding)
+            loads = rounds(
+                options.runs,
+                {
+                    variant.name: partial(
+                        serve_and_load, variant, env, Path(workdir), options.accept_encoding
                     )
-    finally:
-        drop_scratch_database(database_url)
+                    for variant in VARIANTS
+                },
+            )
     print(f"Accept-Encoding: {options.accept_encoding or 'Chromium default'}")
     print(report(loads))
     if options.resources:

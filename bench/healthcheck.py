@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/healthcheck.py [--rounds 3] [--duration 10] [--workers 2]
+    .venv/bin/python bench/healthcheck.py [--rounds 3] [--duration 10] [--workers 2] [--quick]
 
 Three variants are served in turn by gunicorn with identical settings (the project's
 gunicorn.conf.py, sync workers, access log to /dev/null) on 127.0.0.1, ports 18000-18099:
@@ -18,8 +18,8 @@ measured seconds apart compare better than figures from separate sessions. The s
 table and PASS/MISS against the targets (healthcheck >= 0.5x hello, >= 3x newconn, p99 <= 50 ms)
 and always exits 0: it measures, it does not test.
 
-The module doubles as gunicorn's app module: ``bench.healthcheck:hello_app()`` and friends are the
-factories gunicorn calls in each worker.
+The module doubles as gunicorn's app module: ``healthcheck:hello_app()`` and friends (bench/ is on
+gunicorn's path) are the factories gunicorn calls in each worker.
 """
 
 from __future__ import annotations
@@ -27,26 +27,27 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from flask import Flask
+from harness import (
+    bench_config,
+    gunicorn_serving,
+    option_parser,
+    parse_options,
+    rounds,
+    scratch_database,
+    server_environment,
+    verdict,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 WRK = "/usr/bin/wrk"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PORT_RANGE = range(18000, 18100)
 
 TARGET_VS_HELLO = 0.5
@@ -64,9 +65,9 @@ class Variant:
 
 
 VARIANTS = (
-    Variant("hello", "bench.healthcheck:hello_app()", "/hello/"),
-    Variant("healthcheck", "bench.healthcheck:pooled_app()", "/healthcheck/"),
-    Variant("newconn", "bench.healthcheck:new_connection_app()", "/healthcheck/"),
+    Variant("hello", "healthcheck:hello_app()", "/hello/"),
+    Variant("healthcheck", "healthcheck:pooled_app()", "/healthcheck/"),
+    Variant("newconn", "healthcheck:new_connection_app()", "/healthcheck/"),
 )
 
 
@@ -122,28 +123,10 @@ def new_connection_app() -> Flask:
     return create_app({"SQLALCHEMY_ENGINE_OPTIONS": options})
 
 
-# --- scratch database ------------------------------------------------------------------------
+# --- the database ---------------------------------------------------------------------------
 
 
-def create_scratch_database() -> str:
-    """Create an empty database with a unique name and return the name."""
-    import psycopg
-
-    name = f"stockdash_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def drop_scratch_database(name: str) -> None:
-    """Drop the scratch database, disconnecting anything still attached to it."""
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def prepare_schema() -> None:
+def prepare_schema(database_url: str) -> None:
     """Run the migrations and insert the one row the healthcheck query reads."""
     from flask_migrate import upgrade
 
@@ -151,7 +134,7 @@ def prepare_schema() -> None:
     from app.extensions import db
     from app.models import StockPrice
 
-    app = create_app()
+    app = create_app(bench_config(database_url))
     with app.app_context():
         upgrade()
         db.session.add(StockPrice(ticker="BENCH", time=datetime(2024, 1, 2), close=100.0))
@@ -159,66 +142,7 @@ def prepare_schema() -> None:
         db.engine.dispose()
 
 
-# --- gunicorn and wrk ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """The first port in 18000-18099 that nothing listens on right now."""
-    for port in PORT_RANGE:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18000-18099")
-
-
-def start_gunicorn(variant: Variant, port: int, workers: int, env: dict, log: Path):
-    """Start gunicorn for `variant`; every variant gets exactly the same server settings."""
-    command = [
-        str(VENV_BIN / "gunicorn"),
-        "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
-        "--chdir", str(PROJECT_ROOT),
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--worker-class", "sync",
-        "--threads", "1",
-        # Logging one line per request would cost the same in every variant but add noise.
-        "--access-logfile", "/dev/null",
-        "--error-logfile", str(log),
-        variant.app_spec,
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    """SIGTERM the master (it stops its workers gracefully) and wait; kill if it hangs."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    """Poll `url` until it answers 200, so that wrk never measures the workers' start-up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL)
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+# --- wrk -------------------------------------------------------------------------------------
 
 
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -268,30 +192,24 @@ def run_wrk(url: str, connections: int, duration: int) -> str:
 
 def measure(variant: Variant, args: argparse.Namespace, env: dict, workdir: Path) -> Result:
     """Serve `variant`, warm it up, measure it with wrk, stop the server."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}{variant.path}"
     log = workdir / f"gunicorn-{variant.name}.log"
-    process = start_gunicorn(variant, port, args.workers, env, log)
-    try:
-        wait_until_serving(url, process, log)
+    # Every variant gets exactly the same server settings.
+    options = ("--workers", str(args.workers), "--worker-class", "sync", "--threads", "1")
+    with gunicorn_serving(variant.app_spec, PORT_RANGE, env, log, variant.path, options) as base:
+        url = base + variant.path
         # Warm-up: every worker imports lazily, fills its pool and its caches before we count.
         run_wrk(url, args.workers, args.warmup)
         output = run_wrk(url, args.workers, args.duration)
         return parse_wrk(variant.name, output, os.getloadavg()[0])
-    finally:
-        stop_gunicorn(process)
 
 
 # --- report ----------------------------------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:
-    """PASS or MISS."""
-    return "PASS" if ok else "MISS"
-
-
-def summarise(results: list[Result], args: argparse.Namespace) -> str:
+def summarise(by_variant: dict[str, list[Result]], args: argparse.Namespace) -> str:
     """The per-run table, the per-variant summary and the ratios against the targets."""
+    # In the order they ran: round after round, every variant in each.
+    results = [r for round_results in zip(*by_variant.values(), strict=True) for r in round_results]
     # `load` is the 1-minute load average when the run ended: a high one flags a noisy run.
     lines = [
         f"{'round':>5}  {'variant':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
@@ -305,7 +223,6 @@ def summarise(results: list[Result], args: argparse.Namespace) -> str:
             f"{result.bad_responses:>6} {result.load:>5.1f}"
         )
 
-    by_variant = {v.name: [r for r in results if r.variant == v.name] for v in VARIANTS}
     mean_rate = {n: statistics.fmean(r.requests_per_s for r in rs) for n, rs in by_variant.items()}
     lines += [
         "",
@@ -321,9 +238,9 @@ def summarise(results: list[Result], args: argparse.Namespace) -> str:
 
     # Ratios are taken round by round (side by side); the median resists a round in which other
     # work on the machine slowed one variant down more than the others.
-    rounds = [results[i : i + per_round] for i in range(0, len(results), per_round)]
-    vs_hello = [rate(r, "healthcheck") / rate(r, "hello") for r in rounds]
-    vs_newconn = [rate(r, "healthcheck") / rate(r, "newconn") for r in rounds]
+    by_round = [results[i : i + per_round] for i in range(0, len(results), per_round)]
+    vs_hello = [rate(r, "healthcheck") / rate(r, "hello") for r in by_round]
+    vs_newconn = [rate(r, "healthcheck") / rate(r, "newconn") for r in by_round]
     worst_p99 = max(r.p99_ms for r in by_variant["healthcheck"])
     ratio_hello = statistics.median(vs_hello)
     ratio_newconn = statistics.median(vs_newconn)
@@ -350,44 +267,28 @@ def rate(round_results: list[Result], variant: str) -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; the defaults are what docs/benchmarks.md reports."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = option_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run (2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
-    return parser.parse_args(argv)
+    return parse_options(parser, argv, rounds=1, duration=2, warmup=1)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Set up the scratch database, measure every variant round by round, print the report."""
     args = parse_args(argv)
-    database = create_scratch_database()
-    env = {
-        **os.environ,
-        "SECRET_KEY": secrets.token_hex(16),
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
-        "RATELIMIT_ENABLED": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for unwanted in ("LOG_FILE", "MAIL_SERVER", "PROXY_FIX", "GUNICORN_CMD_ARGS"):
-        env.pop(unwanted, None)
-    os.environ.clear()
-    os.environ.update(env)  # prepare_schema() builds the app in this process, from os.environ
-    results: list[Result] = []
-    try:
-        prepare_schema()
+    with scratch_database("stockdash_bench") as database_url:
+        env = server_environment(database_url, dict(os.environ))
+        prepare_schema(database_url)
         with tempfile.TemporaryDirectory(prefix="stockdash-bench-") as workdir:
-            for round_number in range(1, args.rounds + 1):
-                for variant in VARIANTS:
-                    print(f"round {round_number}: {variant.name} ...", file=sys.stderr, flush=True)
-                    results.append(measure(variant, args, env, Path(workdir)))
-    finally:
-        drop_scratch_database(database)
+            results = rounds(
+                args.rounds,
+                {v.name: lambda v=v: measure(v, args, env, Path(workdir)) for v in VARIANTS},
+            )
     print(summarise(results, args))
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(PROJECT_ROOT))  # `app` lives at the project root
     sys.exit(main())

@@ -1,7 +1,7 @@
 """Series query on a large table: `queries.price_series` vs the naive `SELECT *` of the range.
 
     .venv/bin/python bench/series_bench.py [--tickers 20] [--days 365] [--runs 7]
-        [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--admin-url URL] [--quick]
 
 Creates a scratch PostgreSQL database (dropped at the end), applies the migrations and fills
 stock_prices in SQL with `generate_series`: --tickers tickers x --days days of minute bars
@@ -19,25 +19,25 @@ returned stay bounded. Each is run once to warm the cache, then naive and series
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import flask_migrate
-import psycopg
+from harness import (
+    POSTGRES_ADMIN_URL,
+    alternate,
+    bench_config,
+    markdown_table,
+    migrate,
+    option_parser,
+    parse_options,
+    scratch_database,
+)
 from sqlalchemy import text
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.config import normalise_database_url  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.prices import queries  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.prices import queries
 
 START = datetime(2023, 1, 1)
 NAIVE = text(
@@ -56,43 +56,19 @@ CROSS JOIN LATERAL (SELECT %(start)s::timestamp + m * interval '1 minute' AS ts,
 """
 
 
-def timed(functions, runs: int) -> list[tuple[float, object]]:
-    """For each function, the median seconds of `runs` calls after one warm-up call, and its
-    last result; the functions take turns, so that a busy moment slows them alike."""
-    results = [function() for function in functions]
-    seconds = [[] for _ in functions]
-    for _ in range(runs):
-        for index, function in enumerate(functions):
-            started = time.perf_counter()
-            results[index] = function()
-            seconds[index].append(time.perf_counter() - started)
-    return [(statistics.median(s), r) for s, r in zip(seconds, results, strict=True)]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Generate the table, time both queries over each range, print the table."""
+    parser = option_parser(__doc__, runs=7)
     parser.add_argument("--tickers", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    options = parser.parse_args()
+    parser.add_argument("--admin-url", default=POSTGRES_ADMIN_URL)
+    options = parse_options(parser, tickers=2, days=7, runs=1)
 
-    name = f"stockdash_bench_series_{uuid.uuid4().hex[:8]}"
-    url = normalise_database_url(options.admin_url.rsplit("/", 1)[0] + "/" + name)
-    with psycopg.connect(options.admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                # no statement timeout: generating the data takes minutes
-                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-                "SECRET_KEY": "bench",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+    with scratch_database("stockdash_bench_series", options.admin_url) as url:
+        # No statement timeout: generating the data takes minutes.
+        app = create_app(bench_config(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True}))
+        migrate(app)
         with app.app_context():
-            flask_migrate.upgrade()
             minutes = options.days * 24 * 60
             started = time.perf_counter()
             with db.engine.connect() as connection:
@@ -124,8 +100,7 @@ def main() -> None:
             ticker = "T01"
             end = START + timedelta(days=options.days)
             print(f"{total:,} rows, {options.tickers} tickers; query for {ticker}:")
-            print("| range | naive rows | naive ms | series rows | series ms | series/naive |")
-            print("|---|---:|---:|---:|---:|---:|")
+            rows = []
             for label, span in (
                 (f"whole range ({options.days} days)", end - START),
                 ("1 month", timedelta(days=30)),
@@ -143,29 +118,29 @@ def main() -> None:
                     with db.engine.connect() as connection:
                         return queries.price_series([ticker], begin, end, connection=connection)
 
-                (naive_s, naive_rows), (series_s, result) = timed((naive, series), options.runs)
-                bars = len(result[ticker])
+                timings = alternate({"naive": naive, "series": series}, options.runs)
+                naive_s, series_s = timings["naive"].median, timings["series"].median
+                bars = len(timings["series"].result[ticker])
                 assert bars <= queries.MAX_POINTS
-                print(
-                    f"| {label} | {len(naive_rows):,} | {naive_s * 1000:.0f} | {bars:,} | "
-                    f"{series_s * 1000:.0f} | {series_s / naive_s:.3f} |"
-                )
+                rows.append(
+                    [label, f"{len(timings['naive'].result):,}", f"{naive_s * 1000:.0f}",
+                     f"{bars:,}", f"{series_s * 1000:.0f}", f"{series_s / naive_s:.3f}"]
+                )  # fmt: skip
+            header = ["range", "naive rows", "naive ms", "series rows", "series ms"]
+            print("\n".join(markdown_table([*header, "series/naive"], "lrrrrr", rows)))
             five = [f"T{i:02d}" for i in range(1, min(6, options.tickers + 1))]
 
             def several():
                 with db.engine.connect() as connection:
                     return queries.price_series(five, START, end, connection=connection)
 
-            [(several_s, result)] = timed((several,), options.runs)
-            bars = max(len(s) for s in result.values())
+            timing = alternate({"several": several}, options.runs)["several"]
+            bars = max(len(s) for s in timing.result.values())
             print(
-                f"\n{len(five)} tickers over the whole range: {several_s * 1000:.0f} ms, "
+                f"\n{len(five)} tickers over the whole range: {timing.median * 1000:.0f} ms, "
                 f"at most {bars} bars per ticker"
             )
             db.engine.dispose()
-    finally:
-        with psycopg.connect(options.admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import console_problems, fill
+from tests.support.browser import console_problems, fill
 
 pytestmark = pytest.mark.browser
 

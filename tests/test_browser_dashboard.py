@@ -11,15 +11,10 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import (
-    DEFAULT_EMAIL,
-    DEFAULT_PASSWORD,
-    console_problems,
-    create_user,
-    fill,
-    load_prices,
-)
-from tests.test_dashboard_callbacks import write_minute_bars
+from tests.support.apps import load_prices
+from tests.support.browser import console_problems, fill
+from tests.support.data import write_minute_bars
+from tests.support.users import DEFAULT_EMAIL, DEFAULT_PASSWORD, create_user
 
 pytestmark = pytest.mark.browser
 

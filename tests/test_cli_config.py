@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.config import env_flag, env_int, load_config, normalise_database_url
-from tests.conftest import AuthActions
+from tests.support.users import AuthActions
 
 
 def test_users_create_with_password_from_stdin(app, runner):

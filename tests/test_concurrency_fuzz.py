@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.conftest import DEFAULT_EMAIL, DEFAULT_PASSWORD, create_user, csrf_token_from
+from tests.support.users import DEFAULT_EMAIL, DEFAULT_PASSWORD, create_user, csrf_token_from
 
 
 def test_concurrent_logins_are_all_counted(make_app, database_url):

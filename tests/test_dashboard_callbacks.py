@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import itertools
 import math
 import statistics
-from datetime import date, datetime, timedelta
+from datetime import date
 
-import numpy as np
 import pytest
 
 from dashapp.callbacks import CONTROL_PROPS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
-from tests.conftest import load_prices
-from tests.dash_client import call, callback_key
+from tests.support.apps import load_prices
+from tests.support.dash_client import call, callback_key, count_points, plotly_values
+from tests.support.data import write_minute_bars
 
 CONTROLS = CONTROL_PROPS
 
@@ -238,28 +237,6 @@ def test_tampered_store_values_do_not_break_the_chart(app, dash_client):
         assert response.status_code == 200
 
 
-def count_points(encoded) -> int:
-    """Number of values in a Plotly array (a list, or base64 binary with a dtype)."""
-    return len(decode(encoded))
-
-
-def write_minute_bars(path, ticker="MINUTE", days=252) -> int:
-    """A year of trading-hours minute bars (390 a day) for one ticker."""
-    day, written = datetime(2021, 1, 4, 9, 30), 0
-    with path.open("w") as file:
-        file.write("time,ticker,open,high,low,close,volume\n")
-        while written < days * 390:
-            if day.weekday() < 5:
-                for minute in range(390):
-                    stamp = day + timedelta(minutes=minute)
-                    price = 100 + math.sin(written / 500) * 10 + (minute % 7) / 10
-                    file.write(f"{stamp:%Y-%m-%d %H:%M:%S},{ticker},{price:.2f},"
-                               f"{price + 0.05:.2f},{price - 0.05:.2f},{price:.2f},{minute}\n")
-                    written += 1
-            day += timedelta(days=1)
-    return written
-
-
 def test_a_year_of_minute_bars_stays_small(app, client, auth, user, tmp_path):
     path = tmp_path / "minutes.csv"
     assert write_minute_bars(path) == 98_280
@@ -328,12 +305,5 @@ def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, s
     closes = [float(r["close"]) for r in real_rows(sp500_subset, "AAPL", date(2015, 1, 1),
                                                    date(2016, 1, 4))]
     expected = sum(closes[-50:]) / 50  # the 50 closes up to and including 2016-01-04
-    first = decode(average["y"])[0]
+    first = plotly_values(average["y"])[0]
     assert first == pytest.approx(expected, rel=1e-6)  # sent as float32
-
-
-def decode(encoded) -> list[float]:
-    """The values of a Plotly array (a list, or base64 binary of its dtype)."""
-    if isinstance(encoded, list):
-        return encoded
-    return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()

@@ -13,7 +13,8 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.health import HEALTH_OK
-from tests.conftest import make_config, postgres_admin_connection, url_for_database
+from tests.support.apps import make_config
+from tests.support.databases import postgres_admin_connection, url_for_database
 
 
 def assert_fast_503(client, path="/healthcheck/", limit=5.0):

@@ -11,8 +11,9 @@ from werkzeug.routing import Rule
 
 from app import ConfigurationError, create_app
 from app.security import DEFAULT_NEXT, login_identity, parse_login_identity, safe_next
-from tests.conftest import DEFAULT_EMAIL, AuthActions, csrf_token_from, make_config
-from tests.dash_client import call, callback_key
+from tests.support.apps import make_config
+from tests.support.dash_client import call, callback_key
+from tests.support.users import DEFAULT_EMAIL, AuthActions, csrf_token_from
 
 EVIL_NEXT = [
     "//evil.example",
