@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.config import engine_options, normalise_database_url  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.prices.importer import ImportStats, RejectLog, import_file, open_writer  # noqa: E402
+from app.prices.importing import ImportStats, RejectLog, import_file, open_writer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sp500_daily_2013_2018.csv.gz"
 ROWS = 619_040
