@@ -15,7 +15,8 @@ from app.security import login_identity
 
 # Column sizes, shared with the forms so that a value a form accepts always fits its column.
 EMAIL_MAX = 254
-NAME_MAX = 64
+NAME_MAX = 64  # a user's first or last name
+TICKER_NAME_MAX = 255  # a ticker's company name or industry (`prices tickers` checks it)
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 
@@ -70,8 +71,8 @@ class StockTicker(db.Model):
     __tablename__ = "stock_tickers"
 
     ticker: Mapped[str] = mapped_column(String(TICKER_MAX), primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    industry: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(TICKER_NAME_MAX))
+    industry: Mapped[str | None] = mapped_column(String(TICKER_NAME_MAX))
 
 
 class StockPrice(db.Model):

@@ -10,7 +10,7 @@ directory, and imports the real file (`STOCKDASH_TEST_DATA`, by default
   columns and no index at all: the floor the issue compares against;
 - `\\copy keyed`: the same into a table with stock_prices' primary key (the index every stored
   row must enter, whatever the loader);
-- `import (new rows)`: app.prices.importer into an empty stock_prices (parse, validate, binary
+- `import (new rows)`: app.prices.importing into an empty stock_prices (parse, validate, binary
   COPY);
 - `import (re-import)`: the same file again (every row already stored: the merge path);
 - SQLite: the same two imports.
@@ -43,7 +43,7 @@ from harness import (
 
 from app import create_app
 from app.extensions import db
-from app.prices.importer import ImportStats, RejectLog, import_file, open_writer
+from app.prices.importing import ImportStats, RejectLog, import_file, open_writer
 
 ROWS = 619_040
 COLUMNS = "date, open, high, low, close, volume, name"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
+from app.models import TICKER_NAME_MAX
 from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS, generate_rows
 
 
@@ -41,6 +42,7 @@ def price_rows(app):
     ]
 
 
+UNPRINTABLE = "not a ticker symbol: it contains control or unprintable characters"
 BAD_LINES = [
     b"Date,Open,High,Low,Close,Volume,Name,Note",
     b"2020-01-02,1,2,0.5,1.5,100,GOOD,ok",  # 2
@@ -84,8 +86,8 @@ EXPECTED_REJECTS = [
     (14, "expected 7 fields, found 3"),
     (15, "unparsable close '1,5'"),
     (16, "unparsable open '1_000'"),
-    (18, "ticker has unprintable or undecodable characters: 'MULTI\\nLINE'"),
-    (19, "ticker has unprintable or undecodable characters: 'BAD\\udcff'"),
+    (18, f"{UNPRINTABLE}: 'MULTI\\nLINE'"),
+    (19, f"{UNPRINTABLE}: 'BAD\\udcff'"),
 ]
 
 
@@ -272,20 +274,88 @@ def test_demo_fills_an_empty_database_only(app, runner):
     assert fetch(app, "SELECT count(*) FROM stock_prices") == [(len(rows),)]
 
 
-def test_copy_special_characters_in_tickers_are_stored_as_read(app, runner, tmp_path):
-    source = tmp_path / "odd.csv"
-    # The second row of each ticker takes the parser's fast path (values seen before).
-    write_prices(
-        source,
-        [
-            ("2020-01-02", 1, 2, 0.5, 1.5, 1, "A\\B"),
-            ("2020-01-03", 1, 2, 0.5, 1.5, 1, "A\\B"),
-            ("2020-01-02", 1, 2, 0.5, 1.5, 1, "C'D"),
-            ("2020-01-03", 1, 2, 0.5, 1.5, 1, "C'D"),
-        ],
+# What a file may hold in its ticker column (the one rule of app/prices/tickers.py): index and
+# class-share symbols import, anything else is refused with the rule's reason.
+SYMBOL = "not a ticker symbol: use letters, digits and ^ . - = (^ only first, a letter or digit"
+TICKER_CASES = [
+    ("^GSPC", None),
+    ("brk.b", None),  # stored as BRK.B
+    ("BRK-B", None),
+    ("ES=F", None),
+    ("BRK/B", "not a ticker symbol: a slash is not allowed (write BRK/B as BRK.B): 'BRK/B'"),
+    ("ÄPPL", "not a ticker symbol: only ASCII letters, digits and ^ . - = are allowed: 'ÄPPL'"),
+    ("A B", "not a ticker symbol: blanks are not allowed: 'A B'"),
+    ("<script>", f"{SYMBOL} first and last): '<SCRIPT>'"),
+    ("A\x1bB", f"{UNPRINTABLE}: 'A\\x1bB'"),
+    ("A\\B", f"{SYMBOL} first and last): 'A\\\\B'"),
+    ("C'D", f"{SYMBOL} first and last): \"C'D\""),
+    ("C,M", "not a ticker symbol: a comma is not allowed (it separates tickers): 'C,M'"),
+]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["vectorised", "csv-module"])
+def test_tickers_follow_the_one_rule_with_line_numbered_reasons(app, runner, tmp_path, quoted):
+    """Two rows per ticker, so that the second takes the row-by-row parser's fast path. Unquoted,
+    every chunk but the one holding the quoted "C,M" goes through the vectorised parser; quoted,
+    the whole file goes through the csv module."""
+    lines = ["date,open,high,low,close,volume,ticker"]
+    expected = []
+    for ticker, reason in TICKER_CASES:
+        field = f'"{ticker}"' if quoted or "," in ticker else ticker
+        for day in (2, 3):
+            lines.append(f"2020-01-0{day},1,2,0.5,1.5,1,{field}")
+            if reason is not None:
+                expected.append((len(lines), reason))
+    source = tmp_path / "symbols.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = run(runner, "import", "--batch-size", 2, source)
+    assert result.exit_code == 1
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
+    assert reported == [f"{source}:{line}: {reason}" for line, reason in expected]
+    assert "24 rows read, 8 inserted, 0 updated, 0 unchanged, 16 rejected" in result.stdout
+    with open(tmp_path / "symbols.rejects.csv", newline="", encoding="utf-8") as file:
+        written = list(csv.reader(file))[1:]
+    assert [(int(row[1]), row[2]) for row in written] == expected
+    assert written[-1][3:] == ["2020-01-03", "1", "2", "0.5", "1.5", "1", "C,M"]
+    stored = ["BRK-B", "BRK.B", "ES=F", "^GSPC"]
+    assert sorted(fetch(app, "SELECT ticker FROM stock_tickers")) == [(t,) for t in stored]
+    counts = fetch(app, "SELECT ticker, count(*) FROM stock_prices GROUP BY ticker")
+    assert sorted(counts) == [(ticker, 2) for ticker in stored]
+
+
+def test_tickers_command_follows_the_ticker_rule(app, runner, tmp_path):
+    source = tmp_path / "names.csv"
+    source.write_text(
+        "symbol,name,industry\n"
+        "^gspc,S&P 500,Index\n"  # 2
+        "BRK.B,Berkshire Hathaway,Financials\n"  # 3
+        "BRK/B,Berkshire Hathaway,Financials\n"  # 4
+        f"LONG,{'n' * (TICKER_NAME_MAX + 1)},X\n"  # 5
+        "A B,Blank,X\n"  # 6
+        "ONE\n"  # 7
     )
-    assert run(runner, "import", source).exit_code == 0
-    assert fetch(app, "SELECT ticker, count(*) FROM stock_prices GROUP BY ticker ORDER BY 1") == [
-        ("A\\B", 2),
-        ("C'D", 2),
+    result = run(runner, "tickers", source)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{source}:4: not a ticker symbol: a slash is not allowed (write BRK/B as BRK.B): 'BRK/B'",
+        f"{source}:5: name or industry longer than {TICKER_NAME_MAX} characters",
+        f"{source}:6: not a ticker symbol: blanks are not allowed: 'A B'",
+        f"{source}:7: expected 3 fields, found 1",
     ]
+    assert f"{source}: 6 rows read, 2 tickers stored, 4 rejected" in result.stdout
+    assert sorted(fetch(app, "SELECT ticker, name, industry FROM stock_tickers")) == [
+        ("BRK.B", "Berkshire Hathaway", "Financials"),
+        ("^GSPC", "S&P 500", "Index"),
+    ]
+
+
+def test_tickers_command_counts_the_records_it_cannot_split(app, runner, tmp_path):
+    source = tmp_path / "names.csv"
+    limit = csv.field_size_limit()
+    source.write_text(f"ticker,name\nAAA,Alpha\nHUGE,{'x' * (limit + 1)}\nBBB,Beta\n")
+    result = run(runner, "tickers", source)
+    assert result.exit_code == 1
+    assert f"{source}:3: malformed CSV: field larger than field limit ({limit})" in result.stderr
+    # The summary counts what was read, the record the csv module could not split included.
+    assert f"{source}: 3 rows read, 2 tickers stored, 1 rejected" in result.stdout

@@ -9,9 +9,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.prices.importer import Batch, ImportStats, RejectLog, import_file
+from app.prices.importing import Batch, ImportStats, RejectLog, import_file
 
 TICKERS = ["AAA", " bbb ", "", "A" * 17, "A\\B", "\u00c4B", "BAD\udcff", "x y", "\tCC"]
+TICKERS += ["^gspc", "BRK.B", "BRK-B", "ES=F", "BRK/B", "<SCRIPT>", "^", "A..", "-A"]
 DATES = [
     "2020-01-02",
     " 2020-01-03 ",
@@ -118,7 +119,7 @@ def test_chunks_mixing_both_paths_keep_line_numbers(tmp_path):
     source.write_bytes(gzip.compress(content.encode()))
     rows, rejects, stats = run_import(source, batch_size=4)
     assert rejects == [
-        "13: ticker has unprintable or undecodable characters: 'MULTI\\nLINE'",
+        "13: not a ticker symbol: it contains control or unprintable characters: 'MULTI\\nLINE'",
         "23: unparsable close 'x'",
         "29: expected 7 fields, found 1",  # the "A" after the carriage return
     ]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.prices.demo import DatabaseNotEmpty, load_demo
-from app.prices.importer import (
+from app.prices.importing import (
     DEFAULT_BATCH_SIZE,
     ColumnError,
     ImportStats,

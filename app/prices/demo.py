@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from app.prices.importer import Row, open_writer
+from app.prices.importing import Row, open_writer
 
 SEED = 20130208
 FIRST_DAY = date(2019, 1, 2)

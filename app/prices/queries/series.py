@@ -1,30 +1,30 @@
-"""The price query layer: the dashboard reads prices only through these functions.
+"""Price series: each ticker's bars over a range, never more than `max_points` of them.
 
-The database does the aggregation: a series never returns more than `max_points` rows per ticker,
-whatever the range and however many rows are stored, so a chart's cost does not grow with the
-table. Every value from the caller is a bound parameter; the only SQL chosen here is a fixed
-statement per backend: on plain PostgreSQL each bucket is aggregated by its own range scan of
-the primary key (`BUCKET_ROWS`); TimescaleDB (`time_bucket`) and SQLite (integer arithmetic on
-epoch seconds) group the range's rows by a bucket expression (`AGGREGATED_ROWS`).
-
-Ranges are half-open, `start <= time < end`. A `date` end includes that whole day; None means
-unbounded. Unknown tickers and empty ranges give empty results, never errors.
+A ticker with few rows in the range gets them as stored; the others get OHLCV buckets of one
+nice width, aggregated by the database. On plain PostgreSQL each bucket is read by its own range
+scans of the primary key (`BUCKET_ROWS`); TimescaleDB (`time_bucket`) and SQLite (integer
+arithmetic on epoch seconds) group the range's rows by a bucket expression (`AGGREGATED_ROWS`).
+Every value from the caller is a bound parameter; the only SQL chosen here is a fixed statement
+per backend.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import DateTime, Integer, Interval, bindparam, text
 from sqlalchemy.engine import Connection
 
-from app.extensions import db
-from app.models import TICKER_MAX
+from app.prices.queries.arguments import (
+    RANGE_BINDS,
+    clean_tickers,
+    current_connection,
+    time_range,
+)
 
 MAX_POINTS = 2000
-TRADING_DAYS_PER_YEAR = 252
 # Buckets are aligned on this instant, so that panning keeps bucket edges where they were; it is
 # a Monday, so weekly buckets start on Mondays.
 ORIGIN = datetime(1900, 1, 1)
@@ -39,9 +39,6 @@ NICE_WIDTHS = (
     + tuple(timedelta(hours=h) for h in (6, 12, 24, 48, 72))
     + (timedelta(weeks=1),)
 )
-MIN_TIME = datetime(1, 1, 1)
-MAX_TIME = datetime(9999, 12, 31)
-
 BUCKET_EXPRESSIONS = {
     "timescaledb": "time_bucket(:width, time, :origin)",
     # floor((epoch - origin) / width) * width + origin, with SQLite's truncating `/` and `%`.
@@ -50,19 +47,7 @@ BUCKET_EXPRESSIONS = {
         " - ((CAST(strftime('%s', time) AS INTEGER) - :origin) % :width + :width) % :width)"
     ),
 }
-DAY_EXPRESSIONS = {"postgresql": "date_trunc('day', time)", "sqlite": "substr(time, 1, 10)"}
 _bucket_dialects: dict[str, str] = {}
-
-
-@dataclass(frozen=True)
-class TickerInfo:
-    """A ticker that has prices, with the first and last time it has one."""
-
-    ticker: str
-    name: str | None
-    industry: str | None
-    first: datetime
-    last: datetime
 
 
 @dataclass
@@ -92,62 +77,6 @@ class PriceSeries:
         self.volume.append(None if row[5] is None else int(row[5]))
 
 
-@dataclass(frozen=True)
-class TickerSummary:
-    """Figures over a range, from daily closes (the last close of each day).
-
-    `period_return` and `max_drawdown` are fractions (-0.25 is a 25 % fall); `volatility` is
-    the standard deviation of daily simple returns times sqrt(252); `average_volume` is per day.
-    """
-
-    ticker: str
-    first_time: datetime
-    last_time: datetime
-    days: int
-    first_close: float
-    last_close: float
-    period_return: float | None
-    volatility: float | None
-    max_drawdown: float
-    average_volume: float | None
-
-
-def clean_tickers(tickers) -> list[str]:
-    """Distinct, upper-cased ticker strings that could exist; anything else is dropped (a NUL
-    character, for one, is an error in PostgreSQL rather than a mere mismatch)."""
-    cleaned: list[str] = []
-    for ticker in tickers or ():
-        if isinstance(ticker, str):
-            ticker = ticker.strip().upper()
-            if 0 < len(ticker) <= TICKER_MAX and ticker.isprintable() and ticker not in cleaned:
-                cleaned.append(ticker)
-    return cleaned
-
-
-def as_naive_utc(value: datetime) -> datetime:
-    """The stored form of a time: naive, UTC when it carried a zone."""
-    if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def time_range(start: date | datetime | None, end: date | datetime | None):
-    """The half-open datetime range for the caller's bounds (a `date` end includes its day)."""
-    if start is None:
-        low = MIN_TIME
-    elif isinstance(start, datetime):
-        low = as_naive_utc(start)
-    else:
-        low = datetime(start.year, start.month, start.day)
-    if end is None:
-        high = MAX_TIME
-    elif isinstance(end, datetime):
-        high = as_naive_utc(end)
-    else:
-        high = datetime(end.year, end.month, end.day) + timedelta(days=1)
-    return low, high
-
-
 def bucket_width(span: timedelta, max_points: int = MAX_POINTS) -> timedelta:
     """The smallest nice width that cuts `span` into at most `max_points` aligned buckets.
 
@@ -160,11 +89,6 @@ def bucket_width(span: timedelta, max_points: int = MAX_POINTS) -> timedelta:
             return width
     week = timedelta(weeks=1)
     return week * math.ceil(needed / week)
-
-
-def current_connection() -> Connection:
-    """The connection of the request's session (the dashboard runs inside Flask requests)."""
-    return db.session.connection()
 
 
 def bucket_dialect(connection: Connection) -> str:
@@ -182,32 +106,6 @@ def bucket_dialect(connection: Connection) -> str:
     return _bucket_dialects[key]
 
 
-def list_tickers(connection: Connection | None = None) -> list[TickerInfo]:
-    """Every ticker that has prices, in alphabetical order.
-
-    The first and last times are two index lookups per ticker on the primary key, so this stays
-    fast however many rows are stored.
-    """
-    connection = connection or current_connection()
-    statement = text(
-        "SELECT t.ticker, t.name, t.industry, "
-        "(SELECT p.time FROM stock_prices p WHERE p.ticker = t.ticker "
-        " ORDER BY p.time LIMIT 1) AS first_time, "
-        "(SELECT p.time FROM stock_prices p WHERE p.ticker = t.ticker "
-        " ORDER BY p.time DESC LIMIT 1) AS last_time "
-        "FROM stock_tickers t ORDER BY t.ticker"
-    ).columns(first_time=DateTime(), last_time=DateTime())
-    return [
-        TickerInfo(row.ticker, row.name, row.industry, row.first_time, row.last_time)
-        for row in connection.execute(statement)
-        if row.first_time is not None
-    ]
-
-
-RANGE_BINDS = (
-    bindparam("start", type_=DateTime()),
-    bindparam("end", type_=DateTime()),
-)
 EXTENT = (
     text(
         "SELECT "
@@ -406,75 +304,4 @@ def aggregated_series(
         if dialect == "sqlite":
             bucket = EPOCH + timedelta(seconds=bucket)
         result[row.ticker].append((bucket, *row[2:]))
-    return result
-
-
-SUMMARY = """
-WITH days AS (
-    SELECT ticker, max(time) AS time, sum(volume) AS volume
-    FROM stock_prices
-    WHERE ticker IN :tickers AND time >= :start AND time < :end
-    GROUP BY ticker, {day}
-), closes AS (
-    SELECT d.ticker, d.time, d.volume, p.close,
-           p.close / NULLIF(lag(p.close) OVER w, 0) - 1 AS daily_return,
-           p.close / NULLIF(max(p.close) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                                 AND CURRENT ROW), 0) - 1 AS drawdown,
-           first_value(p.close) OVER w AS first_close,
-           last_value(p.close) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                       AND UNBOUNDED FOLLOWING) AS last_close
-    FROM days d JOIN stock_prices p ON p.ticker = d.ticker AND p.time = d.time
-    WINDOW w AS (PARTITION BY d.ticker ORDER BY d.time)
-)
-SELECT ticker, min(time) AS first_time, max(time) AS last_time, count(*) AS days,
-       max(first_close) AS first_close, max(last_close) AS last_close,
-       count(daily_return) AS returns, sum(daily_return) AS return_sum,
-       sum(daily_return * daily_return) AS return_squares,
-       min(drawdown) AS max_drawdown, avg(volume) AS average_volume
-FROM closes
-GROUP BY ticker
-ORDER BY ticker
-"""
-
-
-def summary(
-    tickers,
-    start: date | datetime | None = None,
-    end: date | datetime | None = None,
-    connection: Connection | None = None,
-) -> dict[str, TickerSummary]:
-    """Per-ticker figures over [start, end) from daily closes (see TickerSummary), computed
-    in SQL; tickers without rows in the range are absent."""
-    names = clean_tickers(tickers)
-    low, high = time_range(start, end)
-    if not names or low >= high:
-        return {}
-    connection = connection or current_connection()
-    dialect = connection.dialect.name
-    statement = (
-        text(SUMMARY.format(day=DAY_EXPRESSIONS[dialect]))
-        .bindparams(bindparam("tickers", expanding=True), *RANGE_BINDS)
-        .columns(first_time=DateTime(), last_time=DateTime())
-    )
-    result = {}
-    for row in connection.execute(statement, {"tickers": names, "start": low, "end": high}):
-        volatility = None
-        if row.returns >= 2:
-            # Sample variance from the sums; clamped at 0 against rounding on flat series.
-            mean = row.return_sum / row.returns
-            variance = (row.return_squares - row.returns * mean * mean) / (row.returns - 1)
-            volatility = math.sqrt(max(variance, 0.0) * TRADING_DAYS_PER_YEAR)
-        period_return = row.last_close / row.first_close - 1 if row.first_close else None
-        result[row.ticker] = TickerSummary(
-            ticker=row.ticker,
-            first_time=row.first_time,
-            last_time=row.last_time,
-            days=row.days,
-            first_close=row.first_close,
-            last_close=row.last_close,
-            period_return=period_return,
-            volatility=volatility,
-            max_drawdown=row.max_drawdown or 0.0,
-            average_volume=None if row.average_volume is None else float(row.average_volume),
-        )
     return result
