@@ -71,7 +71,9 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions from `app.extensions` to this app."""
-    from app.security import init_csrf, init_login, init_security_headers
+    from app.security.csrf import init_csrf
+    from app.security.headers import init_security_headers
+    from app.security.login import init_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
@@ -116,7 +118,7 @@ def register_dashboard(app: Flask) -> None:
 def register_healthcheck(app: Flask) -> None:
     """Serve /healthcheck/ in front of Flask's request handling (see app.health)."""
     from app.health import HealthcheckMiddleware
-    from app.security import set_security_headers
+    from app.security.headers import set_security_headers
 
     with app.app_context():
         engine = db.engine

@@ -10,7 +10,8 @@ import time_machine
 from werkzeug.routing import Rule
 
 from app import ConfigurationError, create_app
-from app.security import DEFAULT_NEXT, login_identity, parse_login_identity, safe_next
+from app.security.identity import login_identity, parse_login_identity
+from app.security.redirects import DEFAULT_NEXT, safe_next
 from tests.conftest import DEFAULT_EMAIL, AuthActions, csrf_token_from, make_config
 from tests.dash_client import call, callback_key
 
