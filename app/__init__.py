@@ -84,9 +84,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach the site's pages."""
+    """Attach the site's pages, and the navbar they share with the dashboard."""
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
+    from app.navigation import init_navigation
+
+    init_navigation(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)

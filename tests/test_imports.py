@@ -67,7 +67,7 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(module: str, path: list[str]) -> None:
         for target in sorted(graph[module]):
             if target in path:
-                found.append(path[path.index(target):] + [target])
+                found.append([*path[path.index(target):], target])
             elif target not in done:
                 visit(target, [*path, target])
         done.add(module)
