@@ -17,5 +17,9 @@ class SitePageDash(dash.Dash):
     """A Dash app whose page is `templates/dashboard.html`."""
 
     def interpolate_index(self, **pieces: str) -> str:
-        """The page around Dash's `pieces` (app_entry, config, scripts, renderer, css, title…)."""
-        return render_template("dashboard.html", **pieces)
+        """The page around Dash's `pieces` (app_entry, config, scripts, renderer, css, title…).
+
+        They are handed over as one `dash` mapping: spread out, Dash's `config` would hide
+        Flask's `config` from the navbar.
+        """
+        return render_template("dashboard.html", dash=pieces, title=pieces.get("title"))
