@@ -9,15 +9,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import (
-    DEFAULT_EMAIL,
-    DEFAULT_PASSWORD,
-    console_problems,
-    create_user,
-    fill,
-    load_prices,
-)
-from tests.test_browser_dashboard import wait_for_traces
+from tests.conftest import console_problems, create_user, load_prices
+from tests.test_browser_dashboard import log_in_from, wait_for_traces
 from tests.test_ticker_end_to_end import DAYS, write_symbol_prices
 
 pytestmark = pytest.mark.browser
@@ -36,10 +29,7 @@ def site(live_app, live_server, browser, tmp_path):
     write_symbol_prices(path)
     load_prices(live_app, path)
     create_user(live_app)
-    browser.get(live_server + "/login/")
-    fill(browser, {"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
-    browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 20).until(EC.url_to_be(live_server + "/dash/"))
+    log_in_from(browser, live_server, "/dash/")
     return live_server
 
 
