@@ -119,18 +119,22 @@ def read_flag(text: str, name: str, notices: list[str]) -> bool | None:
 
 
 def write_list(values: tuple) -> str:
+    """Values separated by commas (the separator the readers split on)."""
     return ",".join(map(str, values))
 
 
 def write_optional_list(values: tuple) -> str | None:
+    """Like write_list, but no parameter at all for no values."""
     return write_list(values) if values else None
 
 
 def write_date(value: date | None) -> str | None:
+    """An ISO date; no parameter for an unbounded end."""
     return value.isoformat() if value else None
 
 
 def write_flag(value: bool) -> str:
+    """1 or 0."""
     return "1" if value else "0"
 
 
