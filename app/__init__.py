@@ -71,7 +71,9 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions from `app.extensions` to this app."""
-    from app.security import init_csrf, init_login, init_security_headers
+    from app.security.csrf import init_csrf
+    from app.security.headers import init_security_headers
+    from app.security.login import init_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
@@ -82,9 +84,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach the site's pages."""
+    """Attach the site's pages, and the navbar they share with the dashboard."""
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
+    from app.navigation import init_navigation
+
+    init_navigation(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -116,7 +121,7 @@ def register_dashboard(app: Flask) -> None:
 def register_healthcheck(app: Flask) -> None:
     """Serve /healthcheck/ in front of Flask's request handling (see app.health)."""
     from app.health import HealthcheckMiddleware
-    from app.security import set_security_headers
+    from app.security.headers import set_security_headers
 
     with app.app_context():
         engine = db.engine

@@ -124,7 +124,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
         # CSRF is checked by our own before_request so that Dash's JSON callbacks can be left out
-        # by path (see app.security); Flask-WTF's automatic check would answer them 400.
+        # by path (see app.security.csrf); Flask-WTF's automatic check would answer them 400.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         # Compress what the dashboard downloads (scripts, figure JSON), not HTML pages, which

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.prices.tickers import TICKER_MAX
-from app.security import login_identity
+from app.security.identity import login_identity
 
 # Column sizes, shared with the forms so that a value a form accepts always fits its column.
 EMAIL_MAX = 254
@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):
         return f"{self.first_name} {self.last_name}"
 
     def get_login_identity(self) -> str:
-        """What Flask-Login stores for this login (see `app.security.login_identity`)."""
+        """What Flask-Login stores for this login (see `app.security.identity`)."""
         return login_identity(self.id, self.session_token)
 
     def rotate_session_token(self) -> None:

@@ -6,27 +6,28 @@ import dash
 from flask import Flask, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from app.security import allow_inline_scripts
+from app.security.headers import allow_inline_scripts
 from dashapp.callbacks import register_callbacks
 from dashapp.compression import init_static_compression
 from dashapp.layout import serve_layout
+from dashapp.page import SitePageDash
 
 URL_PREFIX = "/dash/"
 CALLBACK_PATH = URL_PREFIX + "_dash-update-component"
-BOOTSTRAP_CSS = "/static/vendor/bootstrap/bootstrap.min.css"
 
 
 def init_dashboard(server: Flask) -> dash.Dash:
     """Create the Dash app on `server`, behind login, and return it."""
     protect_dashboard(server, URL_PREFIX)
-    dash_app = dash.Dash(
+    # The page's <head> (Bootstrap, the site's CSS, the theme script) is the site's own: see
+    # dashapp.page and templates/dashboard.html.
+    dash_app = SitePageDash(
         __name__,
         server=server,
         url_base_pathname=URL_PREFIX,
-        external_stylesheets=[BOOTSTRAP_CSS],
         serve_locally=True,
         compress=True,
-        title="Dashboard · stockdash",
+        title="Dashboard",
         update_title=None,
     )
     init_static_compression(server)

@@ -9,7 +9,6 @@ import contextlib
 import math
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -23,88 +22,114 @@ from app.prices.queries import (
     price_series,
     summary,
 )
+from dashapp import ids
 from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
-from dashapp.urlstate import DEFAULT_TICKERS, ViewState, parse_query, serialise
+from dashapp.urlstate import (
+    DEFAULT_TICKERS,
+    ViewState,
+    controls_for,
+    parse_query,
+    serialise,
+    view_from_controls,
+)
 
-CONTROL_PROPS = [
-    ("tickers", "value"),
-    ("dates", "start_date"),
-    ("dates", "end_date"),
-    ("chart-type", "value"),
-    ("options", "value"),
-    ("moving-averages", "value"),
-]
+# Where each entry of the controls' values (urlstate.CONTROL_NAMES) lives in the layout.
+CONTROLS = {
+    "tickers": (ids.TICKERS, "value"),
+    "start": (ids.DATES, "start_date"),
+    "end": (ids.DATES, "end_date"),
+    "chart": (ids.CHART_TYPE, "value"),
+    "options": (ids.OPTIONS, "value"),
+    "averages": (ids.MOVING_AVERAGES, "value"),
+}
 SUMMARY_COLUMN_IDS = {key for key, _ in SUMMARY_COLUMNS}
 POINTS_PER_CHART = 6000
 QUICK_RANGE_DAYS = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365 + 1}
 
 
+def controls_as(dependency: type[Input] | type[Output]) -> dict:
+    """Every control as an Input or an Output, by its name in the controls' values."""
+    return {name: dependency(*place) for name, place in CONTROLS.items()}
+
+
 def register_callbacks(dash_app: dash.Dash) -> None:
-    """Attach every callback to `dash_app`."""
+    """Attach every callback to `dash_app`. Each takes its inputs by name (Dash's dict form)."""
     dash_app.callback(
-        Output("url", "search"),
-        *[Output(component, prop) for component, prop in CONTROL_PROPS],
-        Output("tickers", "options"),
-        Output("view", "data"),
-        Input("url", "search"),
-        *[Input(component, prop) for component, prop in CONTROL_PROPS],
-        Input({"type": "quick-range", "range": ALL}, "n_clicks"),
+        output=dict(
+            search=Output(ids.URL, "search"),
+            controls=controls_as(Output),
+            options=Output(ids.TICKERS, "options"),
+            view=Output(ids.VIEW, "data"),
+        ),
+        inputs=dict(
+            search=Input(ids.URL, "search"),
+            controls=controls_as(Input),
+            quick_clicks=Input(ids.quick_range(ALL), "n_clicks"),
+        ),
     )(sync_view)
     dash_app.callback(
-        Output("price-chart", "figure"),
-        Output("notices", "children"),
-        Output("shown-range", "data"),
-        Input("view", "data"),
-        State("theme", "data"),
+        output=dict(
+            figure=Output(ids.PRICE_CHART, "figure"),
+            notices=Output(ids.NOTICES, "children"),
+            shown=Output(ids.SHOWN_RANGE, "data"),
+        ),
+        inputs=dict(store=Input(ids.VIEW, "data"), theme=State(ids.THEME, "data")),
         # Fired once `sync_view` has resolved the URL into the view store, not before.
         prevent_initial_call=True,
     )(update_chart)
     # The summary is a callback of its own so that the chart never waits for it.
     dash_app.callback(
-        Output("summary-data", "data"),
-        Input("view", "data"),
+        Output(ids.SUMMARY_DATA, "data"),
+        inputs=dict(store=Input(ids.VIEW, "data")),
         prevent_initial_call=True,
     )(update_summary)
     # A theme change restyles the figure in place; redrawing it would race with a zoom's data.
     dash_app.callback(
-        Output("price-chart", "figure", allow_duplicate=True),
-        Input("theme", "data"),
+        Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
+        inputs=dict(theme=Input(ids.THEME, "data")),
         prevent_initial_call=True,
     )(retheme_chart)
     # Zooming is a callback of its own: were it part of `update_chart`, the relayout event of
     # the first draw would supersede the request that brings the figure, and Dash would drop it.
     dash_app.callback(
-        Output("price-chart", "figure", allow_duplicate=True),
-        Output("shown-range", "data", allow_duplicate=True),
-        Input("price-chart", "relayoutData"),
-        State("view", "data"),
-        State("theme", "data"),
+        output=dict(
+            figure=Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
+            shown=Output(ids.SHOWN_RANGE, "data", allow_duplicate=True),
+        ),
+        inputs=dict(
+            relayout=Input(ids.PRICE_CHART, "relayoutData"),
+            store=State(ids.VIEW, "data"),
+            theme=State(ids.THEME, "data"),
+        ),
         prevent_initial_call=True,
     )(zoom_chart)
     dash_app.callback(
-        Output("summary-table", "children"),
-        Input("summary-data", "data"),
-        Input("summary-sort", "data"),
+        Output(ids.SUMMARY_TABLE, "children"),
+        inputs=dict(rows=Input(ids.SUMMARY_DATA, "data"), sort=Input(ids.SUMMARY_SORT, "data")),
     )(render_summary)
     dash_app.callback(
-        Output("summary-sort", "data"),
-        Input({"type": "sort", "column": ALL}, "n_clicks"),
-        State("summary-sort", "data"),
+        Output(ids.SUMMARY_SORT, "data"),
+        inputs=dict(
+            clicks=Input(ids.sort_heading(ALL), "n_clicks"), sort=State(ids.SUMMARY_SORT, "data")
+        ),
         prevent_initial_call=True,
     )(change_sort)
     dash_app.callback(
-        Output("download", "data"),
-        Input("download-button", "n_clicks"),
-        State("view", "data"),
-        State("shown-range", "data"),
+        Output(ids.DOWNLOAD, "data"),
+        inputs=dict(
+            clicks=Input(ids.DOWNLOAD_BUTTON, "n_clicks"),
+            store=State(ids.VIEW, "data"),
+            shown=State(ids.SHOWN_RANGE, "data"),
+        ),
         prevent_initial_call=True,
     )(download_csv)
-    # The theme is applied in the browser (assets/stockdash.js), so the page never flashes.
+    # The theme lives in the browser (static/js/theme.js, switched in the navbar); this reads
+    # it once at load, and dashapp/assets/stockdash.js passes every later switch to the store.
     dash_app.clientside_callback(
-        ClientsideFunction(namespace="stockdash", function_name="applyTheme"),
-        Output("theme", "data"),
-        Input("theme-switch", "value"),
+        ClientsideFunction(namespace="stockdash", function_name="readTheme"),
+        Output(ids.THEME, "data"),
+        Input(ids.URL, "pathname"),
     )
 
 
@@ -120,22 +145,6 @@ def resolve_view(view: ViewState, infos: list[TickerInfo]) -> ViewState:
     return replace(view, tickers=tickers)
 
 
-def view_from_controls(tickers, start, end, chart, options, averages) -> ViewState:
-    """The view the controls show, validated exactly as a URL is (payloads can be forged)."""
-    options = options if isinstance(options, list) else []
-    query = {
-        "tickers": ",".join(map(str, tickers)) if isinstance(tickers, list) else "",
-        "start": start if isinstance(start, str) else "",
-        "end": end if isinstance(end, str) else "",
-        "chart": chart if isinstance(chart, str) else "line",
-        "normalize": "1" if "normalize" in options else "0",
-        "log": "1" if "log" in options else "0",
-        "volume": "1" if "volume" in options else "0",
-        "ma": ",".join(map(str, averages)) if isinstance(averages, list) else "",
-    }
-    return parse_query(urlencode(query, safe=","))
-
-
 def quick_range(
     name: str, tickers: tuple[str, ...], infos: list[TickerInfo]
 ) -> tuple[date | None, date | None]:
@@ -149,21 +158,7 @@ def quick_range(
     return last - timedelta(days=QUICK_RANGE_DAYS[name]), last
 
 
-def controls_for(view: ViewState) -> list:
-    """Control values that show `view`."""
-    options = [name for name, on in (("normalize", view.normalize), ("log", view.log_scale),
-                                     ("volume", view.volume)) if on]
-    return [
-        list(view.tickers),
-        view.start.isoformat() if view.start else None,
-        view.end.isoformat() if view.end else None,
-        view.chart,
-        options,
-        list(view.moving_averages),
-    ]
-
-
-def sync_view(search, tickers, start, end, chart, options, averages, _quick_clicks):
+def sync_view(search, controls, quick_clicks):
     """Keep the URL and the controls in step, both ways, and publish the resolved view.
 
     A change of URL (first load, a pasted link, back/forward) sets the controls (and, on the
@@ -171,17 +166,18 @@ def sync_view(search, tickers, start, end, chart, options, averages, _quick_clic
     end in the `view` store.
     """
     infos = list_tickers()
-    if ctx.triggered_id in (None, "url"):
-        view = resolve_view(parse_query(search), infos)
-        options = [ticker_option(info) for info in infos]
-        return [no_update, *controls_for(view), options, view_store(view)]
-    view = view_from_controls(tickers, start, end, chart, options, averages)
     trigger = ctx.triggered_id
+    if trigger in (None, ids.URL):
+        view = resolve_view(parse_query(search), infos)
+        return {"search": no_update, "controls": controls_for(view),
+                "options": [ticker_option(info) for info in infos], "view": view_store(view)}
+    view = view_from_controls(controls)
     if isinstance(trigger, dict) and trigger.get("range") in QUICK_RANGES:
         first, last = quick_range(trigger["range"], view.tickers, infos)
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos)
-    return [serialise(view), *controls_for(view), no_update, view_store(view)]
+    return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
+            "view": view_store(view)}
 
 
 def view_store(view: ViewState) -> dict:
@@ -217,7 +213,7 @@ def read_view(store) -> ViewState:
 def update_chart(store, theme):
     """Draw the view: the chart and the notices."""
     if not isinstance(store, dict):
-        return no_update, no_update, no_update  # the view is not resolved yet
+        return {"figure": no_update, "notices": no_update, "shown": no_update}  # not resolved yet
     view = read_view(store)
     series = chart_series(view, lookback_start(view), view.end)
     shown_from = first_shown(view)
@@ -229,7 +225,7 @@ def update_chart(store, theme):
     if view.normalize and view.log_scale:
         notices.append("Log scale is not used with % change (it can be negative).")
     figure = build_figure(series, view, theme_name(theme), shown_from)
-    return figure, notice_alerts(notices), None
+    return {"figure": figure, "notices": notice_alerts(notices), "shown": None}
 
 
 def update_summary(store):
@@ -268,14 +264,15 @@ def zoom_chart(relayout, store, theme):
     draw the whole view again. Other relayout events (pan mode, autosize) change nothing."""
     zoom = visible_range(relayout)
     if zoom is None or not isinstance(store, dict):
-        return no_update, no_update
+        return {"figure": no_update, "shown": no_update}
     view = read_view(store)
     if zoom is True:
         series = chart_series(view, lookback_start(view), view.end)
-        return build_figure(series, view, theme_name(theme), first_shown(view)), None
+        return {"figure": build_figure(series, view, theme_name(theme), first_shown(view)),
+                "shown": None}
     series = chart_series(view, zoom[0], zoom[1])
-    shown = [zoom[0].isoformat(), zoom[1].isoformat()]
-    return build_figure(series, view, theme_name(theme)), shown
+    return {"figure": build_figure(series, view, theme_name(theme)),
+            "shown": [zoom[0].isoformat(), zoom[1].isoformat()]}
 
 
 def retheme_chart(theme):
@@ -323,7 +320,7 @@ def notice_alerts(notices: list[str]) -> list[dbc.Alert]:
     ]
 
 
-def download_csv(_clicks, store, shown):
+def download_csv(clicks, store, shown):
     """The bars the chart shows (the zoomed range, if any), as CSV."""
     view = read_view(store)
     start, end = view.start, view.end

@@ -1,12 +1,13 @@
-"""The dashboard's layout, built per page load (it greets the user and lists the tickers)."""
+"""The dashboard's layout: controls, chart and summary (the navbar is the site's, drawn around it
+by dashapp.page). Component ids come from dashapp.ids."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
-from flask_login import current_user
 
 from app.prices.queries import TickerInfo
+from dashapp import ids
 from dashapp.urlstate import CHART_TYPES, MOVING_AVERAGE_CHOICES
 
 QUICK_RANGES = ("1M", "6M", "YTD", "1Y", "5Y", "All")
@@ -22,46 +23,6 @@ SUMMARY_COLUMNS = (
 )
 
 
-def user_name() -> str:
-    """The logged-in user's name; empty when Dash builds the layout outside a request."""
-    return getattr(current_user, "full_name", "") or ""
-
-
-def navbar() -> dbc.Navbar:
-    """The site's navbar, as on the Flask pages."""
-    return dbc.Navbar(
-        dbc.Container(
-            [
-                dbc.NavbarBrand("stockdash", href="/", external_link=True),
-                dbc.Nav(
-                    [
-                        dbc.NavItem(dbc.NavLink("Home", href="/", external_link=True)),
-                        dbc.NavItem(dbc.NavLink("Dashboard", href="/dash/", active=True,
-                                                external_link=True)),
-                    ],
-                    className="me-auto",
-                ),
-                dbc.Nav(
-                    [
-                        dbc.NavItem(
-                            dbc.Switch(id="theme-switch", label="Dark", value=False,
-                                       persistence=True, persistence_type="local",
-                                       className="navbar-text me-3 mb-0"),
-                        ),
-                        dbc.NavItem(html.Span(user_name(), id="nav-user",
-                                              className="navbar-text me-3")),
-                        dbc.NavItem(dbc.NavLink("Log out", href="/logout/", external_link=True)),
-                    ],
-                    className="align-items-center",
-                ),
-            ]
-        ),
-        color="dark",
-        dark=True,
-        className="mb-3",
-    )
-
-
 def ticker_option(info: TickerInfo) -> dict:
     """A dropdown option: the symbol, then name and industry so that search finds either."""
     details = " · ".join(part for part in (info.name, info.industry) if part)
@@ -74,18 +35,18 @@ def controls() -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                dbc.Label("Tickers", html_for="tickers"),
+                dbc.Label("Tickers", html_for=ids.TICKERS),
                 # Options come with the first callback: the layout itself never queries, since
                 # Dash also builds it for validation on whatever request comes first.
-                dcc.Dropdown(id="tickers", options=[], multi=True,
+                dcc.Dropdown(id=ids.TICKERS, options=[], multi=True,
                              searchable=True, placeholder="Search by symbol, name or industry"),
                 dbc.Label("Dates", className="mt-3 d-block"),
-                dcc.DatePickerRange(id="dates", display_format="YYYY-MM-DD",
+                dcc.DatePickerRange(id=ids.DATES, display_format="YYYY-MM-DD",
                                     start_date_placeholder_text="first",
                                     end_date_placeholder_text="last", clearable=True),
                 dbc.ButtonGroup(
                     [
-                        dbc.Button(name, id={"type": "quick-range", "range": name},
+                        dbc.Button(name, id=ids.quick_range(name),
                                    color="secondary", outline=True, size="sm")
                         for name in QUICK_RANGES
                     ],
@@ -93,13 +54,13 @@ def controls() -> dbc.Card:
                 ),
                 dbc.Label("Chart", className="mt-3 d-block"),
                 dbc.RadioItems(
-                    id="chart-type",
+                    id=ids.CHART_TYPE,
                     options=[{"label": CHART_LABELS[c], "value": c} for c in CHART_TYPES],
                     value="line",
                     inline=True,
                 ),
                 dbc.Checklist(
-                    id="options",
+                    id=ids.OPTIONS,
                     options=[
                         {"label": "% change from first day", "value": "normalize"},
                         {"label": "Log scale", "value": "log"},
@@ -111,7 +72,7 @@ def controls() -> dbc.Card:
                 ),
                 dbc.Label("Moving averages (days)", className="mt-3 d-block"),
                 dbc.Checklist(
-                    id="moving-averages",
+                    id=ids.MOVING_AVERAGES,
                     options=[{"label": str(n), "value": n} for n in MOVING_AVERAGE_CHOICES],
                     value=[],
                     inline=True,
@@ -126,15 +87,14 @@ def serve_layout() -> html.Div:
     """The whole page."""
     return html.Div(
         [
-            dcc.Location(id="url", refresh=False),
-            dcc.Store(id="view"),
-            dcc.Store(id="shown-range"),
-            dcc.Store(id="theme"),
-            dcc.Download(id="download"),
-            navbar(),
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.VIEW),
+            dcc.Store(id=ids.SHOWN_RANGE),
+            dcc.Store(id=ids.THEME),
+            dcc.Download(id=ids.DOWNLOAD),
             dbc.Container(
                 [
-                    html.Div(id="notices"),
+                    html.Div(id=ids.NOTICES),
                     dbc.Row(
                         [
                             dbc.Col(controls(), lg=3),
@@ -142,7 +102,7 @@ def serve_layout() -> html.Div:
                                 [
                                     dcc.Loading(
                                         dcc.Graph(
-                                            id="price-chart",
+                                            id=ids.PRICE_CHART,
                                             # Present from the start, so that a theme Patch
                                             # arriving before the first chart has a target.
                                             figure={"data": [], "layout": {}},
@@ -154,17 +114,17 @@ def serve_layout() -> html.Div:
                                     html.Div(
                                         [
                                             html.H2("Summary", className="h5 mb-0"),
-                                            dbc.Button("Download CSV", id="download-button",
+                                            dbc.Button("Download CSV", id=ids.DOWNLOAD_BUTTON,
                                                        size="sm", color="secondary",
                                                        outline=True),
                                         ],
                                         className="d-flex justify-content-between "
                                         "align-items-center mt-3 mb-2",
                                     ),
-                                    dcc.Store(id="summary-data", data=[]),
-                                    dcc.Store(id="summary-sort",
+                                    dcc.Store(id=ids.SUMMARY_DATA, data=[]),
+                                    dcc.Store(id=ids.SUMMARY_SORT,
                                               data={"column": "ticker", "descending": False}),
-                                    dcc.Loading(html.Div(id="summary-table"), type="default"),
+                                    dcc.Loading(html.Div(id=ids.SUMMARY_TABLE), type="default"),
                                 ],
                                 lg=9,
                             ),
@@ -185,7 +145,7 @@ def summary_table(rows: list[dict], sort: dict) -> dbc.Table:
         arrow = (" ▼" if descending else " ▲") if key == column else ""
         head.append(
             html.Th(
-                html.Button(heading + arrow, id={"type": "sort", "column": key},
+                html.Button(heading + arrow, id=ids.sort_heading(key),
                             className="btn btn-link btn-sm p-0 text-reset fw-bold",
                             n_clicks=0),
                 className="text-end" if key != "ticker" else "",
@@ -201,7 +161,7 @@ def summary_table(rows: list[dict], sort: dict) -> dbc.Table:
         for row in rows
     ]
     return dbc.Table([html.Thead(html.Tr(head)), html.Tbody(body)], hover=True, size="sm",
-                     responsive=True, id="summary")
+                     responsive=True, id=ids.SUMMARY)
 
 
 def format_cell(key: str, value) -> str:

@@ -42,10 +42,9 @@ def test_register_login_dashboard_logout(live_server, browser):
     problems = console_problems(browser)
     assert problems == [], "\n".join(problems)
 
-    # Log out through the confirmation page.
-    browser.find_element(By.LINK_TEXT, "Log out").click()
-    wait.until(EC.url_to_be(live_server + "/logout/"))
-    browser.find_element(By.ID, "submit").click()
+    # Log out from the dashboard's navbar: the user menu's POST form, CSRF token included.
+    browser.find_element(By.ID, "nav-user").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-logout"))).click()
     wait.until(EC.url_to_be(live_server + "/"))
     assert "You have been logged out." in browser.page_source
     browser.get(live_server + "/dash/")

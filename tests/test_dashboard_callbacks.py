@@ -10,13 +10,15 @@ from datetime import date
 
 import pytest
 
-from dashapp.callbacks import CONTROL_PROPS
+from dashapp import ids
+from dashapp.callbacks import CONTROLS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
 from tests.support.apps import load_prices
 from tests.support.dash_client import call, callback_key, count_points, plotly_values
 from tests.support.data import write_minute_bars
 
-CONTROLS = CONTROL_PROPS
+DEFAULT_CONTROLS = {"tickers": None, "start": None, "end": None, "chart": "line",
+                    "options": ["volume"], "averages": []}
 
 
 @pytest.fixture
@@ -29,15 +31,17 @@ def dash_client(app, client, auth, user, sp500_subset):
 
 def quick_buttons(clicked: str | None = None) -> list:
     return [
-        ({"type": "quick-range", "range": name}, "n_clicks", 1 if name == clicked else None)
+        (ids.quick_range(name), "n_clicks", 1 if name == clicked else None)
         for name in QUICK_RANGES
     ]
 
 
 def sync(app, client, search="", controls=None, changed=None):
-    values = controls or [None, None, None, "line", ["volume"], []]
-    inputs = [("url", "search", search)]
-    inputs += [(c, p, v) for (c, p), v in zip(CONTROLS, values, strict=True)]
+    """Run `sync_view` with the URL's query and the controls' values, by name."""
+    values = {**DEFAULT_CONTROLS, **(controls or {})}
+    # In the order the callback declares them: the URL, the controls, the quick-range buttons.
+    inputs = [(ids.URL, "search", search)]
+    inputs += [(*CONTROLS[name], values[name]) for name in CONTROLS]
     inputs.append(quick_buttons(changed[0]["range"] if changed and changed[1] == "n_clicks"
                                 else None))
     response = call(client, app, callback_key(app, "url.search"), inputs, changed=changed)
@@ -83,8 +87,9 @@ def test_no_tickers_in_the_url_gives_the_defaults(app, dash_client):
 def test_a_control_change_writes_the_url(app, dash_client):
     result = sync(
         app, dash_client, "?tickers=AAPL",
-        controls=[["AAPL", "GOOGL"], "2016-01-01", "2016-06-30", "ohlc", ["normalize"], [200]],
-        changed=("chart-type", "value"),
+        controls={"tickers": ["AAPL", "GOOGL"], "start": "2016-01-01", "end": "2016-06-30",
+                  "chart": "ohlc", "options": ["normalize"], "averages": [200]},
+        changed=(ids.CHART_TYPE, "value"),
     )
     assert result["url"]["search"] == (
         "?tickers=AAPL,GOOGL&start=2016-01-01&end=2016-06-30&chart=ohlc&normalize=1&ma=200"
@@ -95,8 +100,8 @@ def test_a_control_change_writes_the_url(app, dash_client):
 def test_quick_range_counts_back_from_the_last_price(app, dash_client):
     result = sync(
         app, dash_client, "?tickers=AAPL",
-        controls=[["AAPL"], None, None, "line", ["volume"], []],
-        changed=({"type": "quick-range", "range": "1Y"}, "n_clicks"),
+        controls={"tickers": ["AAPL"]},
+        changed=(ids.quick_range("1Y"), "n_clicks"),
     )
     assert result["dates"] == {"start_date": "2017-02-07", "end_date": "2018-02-07"}
     assert "start=2017-02-07&end=2018-02-07" in result["url"]["search"]
@@ -105,8 +110,9 @@ def test_quick_range_counts_back_from_the_last_price(app, dash_client):
 def test_forged_control_values_are_tolerated(app, dash_client):
     result = sync(
         app, dash_client, "?tickers=AAPL",
-        controls=[{"no": "list"}, 12345, ["x"], {"chart": 1}, "normalize", "20"],
-        changed=("tickers", "value"),
+        controls={"tickers": {"no": "list"}, "start": 12345, "end": ["x"], "chart": {"chart": 1},
+                  "options": "normalize", "averages": "20"},
+        changed=(ids.TICKERS, "value"),
     )
     assert result["chart-type"]["value"] == "line"
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.prices.queries import PriceSeries, TickerSummary
+from app.prices.tickers import TICKER_MAX, TICKER_PATTERN
 from dashapp.callbacks import visible_range
 from dashapp.figures import (
     build_figure,
@@ -33,8 +34,9 @@ from dashapp.urlstate import (
 
 views = st.builds(
     ViewState,
-    tickers=st.lists(
-        st.from_regex(r"[A-Z][A-Z0-9.\-]{0,6}", fullmatch=True), max_size=MAX_TICKERS, unique=True
+    tickers=st.lists(  # any symbol the ticker rule accepts
+        st.from_regex(TICKER_PATTERN, fullmatch=True).filter(lambda t: len(t) <= TICKER_MAX),
+        max_size=MAX_TICKERS, unique=True,
     ).map(tuple),
     start=st.one_of(st.none(), st.dates(date(1990, 1, 1), date(2010, 1, 1))),
     end=st.one_of(st.none(), st.dates(date(2010, 1, 2), date(2030, 1, 1))),

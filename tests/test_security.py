@@ -10,7 +10,8 @@ import time_machine
 from werkzeug.routing import Rule
 
 from app import ConfigurationError, create_app
-from app.security import DEFAULT_NEXT, login_identity, parse_login_identity, safe_next
+from app.security.identity import login_identity, parse_login_identity
+from app.security.redirects import DEFAULT_NEXT, safe_next
 from tests.support.apps import make_config
 from tests.support.dash_client import call, callback_key
 from tests.support.users import DEFAULT_EMAIL, AuthActions, csrf_token_from

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, RegistrationForm, normalise_email
 from app.extensions import db, limiter
 from app.models import EMAIL_MAX, User, utcnow
 from app.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
-from app.security import DEFAULT_NEXT, safe_next
+from app.security.redirects import DEFAULT_NEXT, safe_next
 
+bp = Blueprint("auth", __name__)
 INVALID_CREDENTIALS = "Invalid e-mail or password."
 
 

@@ -1,7 +1,9 @@
-"""Public pages."""
+"""Public pages.
 
-from flask import Blueprint
+The blueprint is made in `routes`, beside its views, and only named here: so no module imports
+its own package back (the import circle of the classic `from app.main import bp` layout).
+"""
 
-bp = Blueprint("main", __name__)
+from app.main.routes import bp
 
-from app.main import routes  # noqa: E402,F401  (routes attach themselves to `bp`)
+__all__ = ["bp"]

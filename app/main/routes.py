@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 
-from app.main import bp
+bp = Blueprint("main", __name__)
 
 
 @bp.route("/")

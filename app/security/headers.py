@@ -1,0 +1,51 @@
+"""The security headers of every response: the Content-Security-Policy and its companions."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """A CSP allowing only this origin's scripts plus the hashed inline scripts Dash writes.
+
+    Styles allow 'unsafe-inline' because plotly.js injects <style> elements while drawing.
+    """
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *script_hashes],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def allow_inline_scripts(app: Flask, script_hashes: list[str]) -> None:
+    """Let the CSP admit exactly these inline scripts (by hash); the header is built once."""
+    app.extensions["stockdash_csp"] = content_security_policy(script_hashes)
+
+
+def init_security_headers(app: Flask) -> None:
+    """Add the security headers to every response, errors and static files included."""
+    allow_inline_scripts(app, [])
+
+    @app.after_request
+    def add_security_headers(response):
+        set_security_headers(app, response.headers, request.is_secure)
+        return response
+
+
+def set_security_headers(app: Flask, headers, is_secure: bool) -> None:
+    """The headers every response carries (those a view set itself are kept)."""
+    headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -1,0 +1,44 @@
+"""Every Dash component id of the dashboard, named once.
+
+The layout builds components with these ids and the callbacks listen to them, so a rename is one
+line here. Tests and benchmarks that talk to callbacks over HTTP name the same strings.
+"""
+
+from __future__ import annotations
+
+from dash.dependencies import Wildcard
+
+# Page state, not drawn.
+URL = "url"  # dcc.Location: the query string is the view (see dashapp.urlstate)
+VIEW = "view"  # the resolved view: {"query": canonical query string, "notices": [...]}
+SHOWN_RANGE = "shown-range"  # the x range the user zoomed to, or None
+THEME = "theme"  # "light" or "dark", set from the navbar's switch (static/js/theme.js)
+DOWNLOAD = "download"
+SUMMARY_DATA = "summary-data"  # the summary rows as the query layer gives them
+SUMMARY_SORT = "summary-sort"  # {"column": ..., "descending": ...}
+
+# Controls.
+TICKERS = "tickers"
+DATES = "dates"
+CHART_TYPE = "chart-type"
+OPTIONS = "options"
+MOVING_AVERAGES = "moving-averages"
+QUICK_RANGE = "quick-range"  # the `type` of each quick-range button's id
+DOWNLOAD_BUTTON = "download-button"
+
+# Output.
+NOTICES = "notices"
+PRICE_CHART = "price-chart"
+SUMMARY_TABLE = "summary-table"
+SUMMARY = "summary"  # the table inside SUMMARY_TABLE
+SORT = "sort"  # the `type` of each summary heading's id
+
+
+def quick_range(name: str | Wildcard) -> dict:
+    """The id of the quick-range button `name` (ALL: every one of them)."""
+    return {"type": QUICK_RANGE, "range": name}
+
+
+def sort_heading(column: str | Wildcard) -> dict:
+    """The id of the summary heading that sorts by `column` (ALL: every one of them)."""
+    return {"type": SORT, "column": column}
