@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sqlalchemy import DateTime, bindparam, text
 
 from app.extensions import db
 from app.prices import queries
 from app.prices.queries.arguments import MAX_TIME, MIN_TIME
+from tests.support.data import store_prices
 
 EAST = timezone(timedelta(hours=14))
 WEST = timezone(timedelta(hours=-12))
@@ -45,28 +45,14 @@ def test_time_range_is_total_and_inside_the_window(start, end):
     assert low.tzinfo is None and high.tzinfo is None
 
 
-def insert(ticker: str, times: list[datetime]) -> None:
-    """Store a row of `ticker` at each of `times`, straight into the tables."""
-    db.session.execute(text("INSERT INTO stock_tickers (ticker) VALUES (:ticker)"),
-                       {"ticker": ticker})
-    # Bound as a DateTime, so that SQLite stores the text the importer writes.
-    db.session.execute(
-        text("INSERT INTO stock_prices (ticker, time, open, high, low, close, volume) "
-             "VALUES (:ticker, :time, 1.0, 2.0, 0.5, :close, 10)").bindparams(
-            bindparam("time", type_=DateTime())
-        ),
-        [{"ticker": ticker, "time": when, "close": 1.0 + i} for i, when in enumerate(times)],
-    )
-
-
 @pytest.fixture
 def absurd(app):
     """OLD: five good rows and three absurd ones; ABSURD: absurd rows only; EDGE: 120 rows at
     the window's edges. Inside an app context."""
     with app.app_context():
-        insert("OLD", GOOD_DAYS + ABSURD_TIMES)
-        insert("ABSURD", ABSURD_TIMES)
-        insert("EDGE", EDGE_TIMES)
+        store_prices("OLD", GOOD_DAYS + ABSURD_TIMES)
+        store_prices("ABSURD", ABSURD_TIMES)
+        store_prices("EDGE", EDGE_TIMES)
         db.session.commit()
         yield app
         db.session.remove()
