@@ -117,7 +117,7 @@ def check_callback_payloads(server: Flask, dash_app: dash.Dash) -> None:
 def callback_payload_problem(body, callback_map) -> str | None:
     """What is wrong with a callback request body, or None if Dash can handle it.
 
-    The body must be what the renderer sends for one registered callback: its `output` key;
+    The body must be what the renderer sends for one server-side callback: its `output` key;
     `outputs`, `inputs` and `state` naming exactly that callback's dependencies, in order (a
     pattern-matching one as a list of entries whose ids fit the pattern); and `changedPropIds`
     naming inputs among those sent. Values are not checked: the callbacks take any value.
@@ -125,7 +125,8 @@ def callback_payload_problem(body, callback_map) -> str | None:
     if not isinstance(body, dict):
         return "the body must be a JSON object"
     output = body.get("output")
-    if not isinstance(output, str) or output not in callback_map:
+    # A clientside callback is in the map too, without a function for the server to run.
+    if not isinstance(output, str) or "callback" not in callback_map.get(output, {}):
         return "unknown output"
     callback = callback_map[output]
     if not outputs_match(body.get("outputs"), output):

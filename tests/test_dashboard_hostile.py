@@ -188,7 +188,14 @@ def deeply_nested(app):
     ]
 
 
+def clientside_outputs(app):
+    key = callback_key(app, "theme.data")  # read by the browser: no function on the server
+    return [body_for(app, key, [entry(ids.URL, "pathname", "/dash/")]),
+            {"output": key, "outputs": outputs_of(key), "inputs": [], "changedPropIds": []}]
+
+
 REFUSED = {
+    "output of a clientside callback": clientside_outputs,
     "wrong outputs": nested_outputs,
     "wrong state": wrong_state,
     "wrong inputs": wrong_inputs,
