@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 import dash
-from flask import Flask, jsonify, redirect, request, url_for
+from dash.exceptions import DependencyException
+from flask import Flask, abort, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from app.security.headers import allow_inline_scripts
@@ -31,6 +35,7 @@ def init_dashboard(server: Flask) -> dash.Dash:
         update_title=None,
     )
     init_static_compression(server)
+    answer_missing_files_404(server)
     dash_app.layout = serve_layout
     register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
@@ -63,18 +68,45 @@ def protect_dashboard(server: Flask, prefix: str) -> None:
         return response
 
 
+def answer_missing_files_404(server: Flask) -> None:
+    """A component-suite file that Dash does not serve answers 404, not 500.
+
+    Dash raises for a path it never registered (DependencyException: an unknown package or
+    file, or a path with `..`) and for a registered one its package does not ship
+    (FileNotFoundError: the renderer's `.map` files, for one).
+    """
+    suites = URL_PREFIX + "_dash-component-suites/"
+    (endpoint,) = {rule.endpoint for rule in server.url_map.iter_rules()
+                   if rule.rule.startswith(suites)}
+    serve = server.view_functions[endpoint]
+
+    @functools.wraps(serve)
+    def serve_or_404(**path):
+        try:
+            return serve(**path)
+        except (DependencyException, FileNotFoundError):
+            abort(404)
+
+    server.view_functions[endpoint] = serve_or_404
+
+
 def check_callback_payloads(server: Flask, dash_app: dash.Dash) -> None:
     """Answer malformed callback requests 400 before Dash reads them.
 
-    Dash trusts the renderer: a body that is not the expected JSON, or names an output no
-    callback has, raises inside Dash and would become a 500.
+    Dash trusts the renderer: a body that is not the expected JSON, or names dependencies other
+    than the callback's, raises inside Dash (or in a callback handed the wrong values) and would
+    become a 500.
     """
 
     @server.before_request
     def validate_callback_payload():
         if request.path != CALLBACK_PATH or request.method != "POST":
             return None
-        problem = callback_payload_problem(request.get_json(silent=True), dash_app.callback_map)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nesting deeper than Python's parser goes
+            body = None
+        problem = callback_payload_problem(body, dash_app.callback_map)
         if problem is None:
             return None
         response = jsonify(error=f"bad callback request: {problem}")
@@ -83,26 +115,96 @@ def check_callback_payloads(server: Flask, dash_app: dash.Dash) -> None:
 
 
 def callback_payload_problem(body, callback_map) -> str | None:
-    """What is wrong with a callback request body, or None if Dash can handle it."""
+    """What is wrong with a callback request body, or None if Dash can handle it.
+
+    The body must be what the renderer sends for one server-side callback: its `output` key;
+    `outputs`, `inputs` and `state` naming exactly that callback's dependencies, in order (a
+    pattern-matching one as a list of entries whose ids fit the pattern); and `changedPropIds`
+    naming inputs among those sent. Values are not checked: the callbacks take any value.
+    """
     if not isinstance(body, dict):
         return "the body must be a JSON object"
     output = body.get("output")
-    if not isinstance(output, str) or output not in callback_map:
+    # A clientside callback is in the map too, without a function for the server to run.
+    if not isinstance(output, str) or "callback" not in callback_map.get(output, {}):
         return "unknown output"
+    callback = callback_map[output]
+    if not outputs_match(body.get("outputs"), output):
+        return "outputs do not match the callback's"
     for key in ("inputs", "state"):
-        items = body.get(key, [])
-        if not isinstance(items, list):
-            return f"{key} must be a list"
-        for item in items:
-            entries = item if isinstance(item, list) else [item]
-            if not all(isinstance(e, dict) and "id" in e and "property" in e for e in entries):
-                return f"each of {key} needs an id and a property"
-    if not isinstance(body.get("outputs"), dict | list):
-        return "outputs must be an object or a list"
+        if not dependencies_match(body.get(key, []), callback[key]):
+            return f"{key} do not match the callback's"
     changed = body.get("changedPropIds", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
-        return "changedPropIds must be a list of strings"
-    expected = len(callback_map[output]["inputs"])
-    if len(body.get("inputs", [])) != expected:
-        return f"expected {expected} inputs"
+    inputs = body.get("inputs")
+    if not isinstance(changed, list) or not all(names_input(c, inputs) for c in changed):
+        return "changedPropIds must name inputs of the callback"
     return None
+
+
+def outputs_match(outputs, key: str) -> bool:
+    """Whether `outputs` names the outputs of the callback-map `key`: one `id.prop`, or
+    several as `..id1.prop1...id2.prop2..` (Dash's format), sent as one entry or a list."""
+    if not key.startswith(".."):
+        return entry_matches(outputs, *key.rsplit(".", 1))
+    declared = [part.rsplit(".", 1) for part in key[2:-2].split("...")]
+    return isinstance(outputs, list) and len(outputs) == len(declared) and all(
+        entry_matches(sent, component, prop)
+        for sent, (component, prop) in zip(outputs, declared, strict=True)
+    )
+
+
+def dependencies_match(sent, declared: list[dict]) -> bool:
+    """Whether `sent` has one entry per declared input (or state), each naming it."""
+    return isinstance(sent, list) and len(sent) == len(declared) and all(
+        entry_matches(entry, each["id"], each["property"])
+        for entry, each in zip(sent, declared, strict=True)
+    )
+
+
+def entry_matches(sent, component: str, prop: str) -> bool:
+    """Whether `sent` stands for the dependency `component`.`prop`: an {id, property} entry,
+    or for a pattern-matching id (JSON with wildcards) a list of entries whose ids fit it."""
+    pattern = wildcard_pattern(component)
+    if pattern is None:
+        return isinstance(sent, dict) and sent.get("id") == component and sent.get(
+            "property"
+        ) == prop
+    return isinstance(sent, list) and all(
+        isinstance(entry, dict) and entry.get("property") == prop and fits(entry.get("id"), pattern)
+        for entry in sent
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def wildcard_pattern(component: str) -> dict | None:
+    """The id pattern of a pattern-matching dependency (as the callback map writes it), or
+    None for a plain id."""
+    return json.loads(component) if component.startswith("{") else None
+
+
+def fits(component, pattern: dict) -> bool:
+    """Whether the concrete id `component` fits `pattern`: the same keys, the same values but
+    where the pattern has a wildcard (["ALL"], ["MATCH"]...), and there a plain value."""
+    if not isinstance(component, dict) or component.keys() != pattern.keys():
+        return False
+    return all(
+        isinstance(component[name], str | int | float)
+        if isinstance(wanted, list)
+        else component[name] == wanted
+        for name, wanted in pattern.items()
+    )
+
+
+def names_input(changed, inputs: list) -> bool:
+    """Whether the changed prop id `changed` (`id.prop`, a pattern-matching id as JSON) names
+    one of the `inputs` sent."""
+    if not isinstance(changed, str):
+        return False
+    component, _, prop = changed.rpartition(".")
+    if component.startswith("{"):
+        try:
+            component = json.loads(component)
+        except (ValueError, RecursionError):
+            return False
+    entries = [e for item in inputs for e in (item if isinstance(item, list) else [item])]
+    return any(e.get("id") == component and e.get("property") == prop for e in entries)

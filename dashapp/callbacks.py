@@ -18,10 +18,12 @@ from app.prices.queries import (
     MAX_POINTS,
     PriceSeries,
     TickerInfo,
+    as_naive_utc,
     list_tickers,
     price_series,
     summary,
 )
+from app.prices.tickers import is_ticker
 from dashapp import ids
 from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
@@ -197,7 +199,10 @@ def visible_range(relayout: dict | None) -> tuple[datetime, datetime] | bool | N
         ]
         if isinstance(bounds, list) and len(bounds) == 2 and all(bounds):
             try:
-                low, high = (datetime.fromisoformat(str(b).strip()[:26]) for b in bounds)
+                # In the stored form, UTC without a zone: a tampered event may carry zones.
+                low, high = (
+                    as_naive_utc(datetime.fromisoformat(str(b).strip()[:26])) for b in bounds
+                )
             except ValueError:
                 return None
             return (low, high) if low < high else None
@@ -217,7 +222,7 @@ def update_chart(store, theme):
     view = read_view(store)
     series = chart_series(view, lookback_start(view), view.end)
     shown_from = first_shown(view)
-    notices = [str(n) for n in store.get("notices", []) if isinstance(n, str)]
+    notices = stored_notices(store)
     missing = [t for t in view.tickers
                if t not in series or (shown_from and series[t].time[-1] < shown_from)]
     if view.tickers and missing:
@@ -226,6 +231,21 @@ def update_chart(store, theme):
         notices.append("Log scale is not used with % change (it can be negative).")
     figure = build_figure(series, view, theme_name(theme), shown_from)
     return {"figure": figure, "notices": notice_alerts(notices), "shown": None}
+
+
+def stored_notices(store: dict) -> list[str]:
+    """The notices of the view store; a forged store's are kept only if they are text, and
+    made sendable (a lone surrogate, which no JSON encoder writes, becomes "?")."""
+    notices = store.get("notices")
+    if not isinstance(notices, list):
+        return []
+    return [sendable(notice) for notice in notices if isinstance(notice, str)]
+
+
+def sendable(text: str) -> str:
+    """`text` as valid Unicode: what JSON parsing let through but UTF-8 cannot encode (a lone
+    surrogate) is replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def update_summary(store):
@@ -256,7 +276,8 @@ def lookback_start(view: ViewState) -> date | None:
     shown: that many trading days before the start, counted generously in calendar days."""
     if not view.moving_averages or view.start is None:
         return view.start
-    return view.start - timedelta(days=math.ceil(max(view.moving_averages) * 7 / 5) + 10)
+    lookback = timedelta(days=math.ceil(max(view.moving_averages) * 7 / 5) + 10)
+    return view.start - min(lookback, view.start - date.min)  # never before the first date
 
 
 def zoom_chart(relayout, store, theme):
@@ -289,14 +310,42 @@ def theme_name(theme) -> str:
 
 def render_summary(rows, sort):
     """The summary table, sorted as asked (missing figures last)."""
-    rows = [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+    rows = [summary_row(row) for row in rows] if isinstance(rows, list) else []
+    rows = [row for row in rows if row is not None]
     sort = sort if isinstance(sort, dict) else {}
-    column = sort.get("column") if sort.get("column") in SUMMARY_COLUMN_IDS else "ticker"
+    column = sort.get("column") if is_summary_column(sort.get("column")) else "ticker"
     descending = bool(sort.get("descending"))
     present = [row for row in rows if row.get(column) is not None]
     missing = [row for row in rows if row.get(column) is None]
     present.sort(key=lambda row: row[column], reverse=descending)
     return summary_table(present + missing, {"column": column, "descending": descending})
+
+
+def summary_row(row) -> dict | None:
+    """A row of the summary store as `update_summary` writes it (a ticker symbol, and a number
+    or None in every other column), or None for anything else: the store can be forged."""
+    if not isinstance(row, dict) or not is_ticker(row.get("ticker")):
+        return None
+    figures = {key: row.get(key) for key, _ in SUMMARY_COLUMNS if key != "ticker"}
+    if not all(value is None or is_figure(value) for value in figures.values()):
+        return None
+    return {"ticker": row["ticker"], **figures}
+
+
+def is_figure(value) -> bool:
+    """Whether `value` is a number the table can format: finite, and within a float's range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def is_summary_column(column) -> bool:
+    """Whether `column` names a column of the summary (a forged id or store may hold anything,
+    lists and objects included)."""
+    return isinstance(column, str) and column in SUMMARY_COLUMN_IDS
 
 
 def change_sort(clicks, sort):
@@ -305,7 +354,7 @@ def change_sort(clicks, sort):
     if not isinstance(trigger, dict) or not any(clicks or []):
         return no_update  # the headings were just drawn, nobody clicked
     column = trigger.get("column")
-    if column not in SUMMARY_COLUMN_IDS:
+    if not is_summary_column(column):
         return no_update
     current = sort if isinstance(sort, dict) else {}
     descending = current.get("column") == column and not current.get("descending")

@@ -62,18 +62,22 @@ def is_daily_or_finer(series: Mapping[str, PriceSeries]) -> bool:
 def market_closed_days(series: Mapping[str, PriceSeries]) -> list[str]:
     """Weekdays inside the shown range on which no ticker has a bar (holidays).
 
-    Only meaningful for daily bars; intraday data would need hour breaks as well.
+    Only meaningful for daily bars; intraday data would need hour breaks as well. Once the
+    weekdays without a bar outnumber the days with one, they are a gap in the data rather than
+    holidays: none are listed then, so that the work and the figure grow with the bars shown,
+    not with the span between the first and the last (a stray bar decades away).
     """
     days = {t.date() for s in series.values() for t in s.time}
     if len(days) < 2:
         return []
     first, last = min(days), max(days)
     missing = []
-    day = first
-    while day <= last:
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
         if day.weekday() < 5 and day not in days:
             missing.append(day.isoformat())
-        day += DAY
+            if len(missing) > len(days):
+                return []
     return missing
 
 

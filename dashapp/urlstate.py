@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from app.prices.queries import FIRST_DAY, LAST_DAY
 from app.prices.tickers import InvalidTicker, parse_ticker
 
 CHART_TYPES = ("line", "candlestick", "ohlc")
@@ -26,6 +27,7 @@ MAX_TICKERS = 10
 MAX_QUERY_LENGTH = 2000
 DEFAULT_TICKERS = ("AAPL", "MSFT", "GOOGL")
 TOO_LONG = "The link was too long and has been ignored."
+UNREADABLE = "The link could not be read and has been ignored."
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,21 @@ def read_tickers(text: str, name: str, notices: list[str]) -> tuple[str, ...]:
 
 
 def read_date(text: str, name: str, notices: list[str]) -> date | None:
-    """An ISO date; empty means unbounded."""
+    """An ISO date from FIRST_DAY to LAST_DAY, the days the query layer serves (one outside
+    them becomes the nearer of the two, with a notice); empty means unbounded."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         notices.append(f"Ignored {name}={text[:20]!r}: dates are written YYYY-MM-DD.")
         return None
+    if FIRST_DAY <= day <= LAST_DAY:
+        return day
+    nearer = min(max(day, FIRST_DAY), LAST_DAY)
+    notices.append(f"{name}={day} is outside the dates shown ({FIRST_DAY} to {LAST_DAY}); "
+                   f"using {nearer}.")
+    return nearer
 
 
 def read_chart(text: str, name: str, notices: list[str]) -> str | None:
@@ -192,7 +201,10 @@ def read_fields(texts: Mapping[str, str]) -> ViewState:
 
 
 def parse_query(query: str | None) -> ViewState:
-    """Read a view from a query string (with or without the leading `?`)."""
+    """Read a view from a query string (with or without the leading `?`); anything but text
+    (a forged callback payload) is read as an empty query, with a notice."""
+    if query is not None and not isinstance(query, str):
+        return ViewState(notices=(UNREADABLE,))
     query = (query or "").lstrip("?")
     if len(query) > MAX_QUERY_LENGTH:
         return ViewState(notices=(TOO_LONG,))

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from flask import request
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -167,3 +168,42 @@ def test_dark_mode_is_remembered(dashboard, browser):
         lambda b: b.find_elements(By.ID, "theme-switch") and b.find_element(
             By.ID, "theme-switch").is_selected()
     )
+
+
+def test_dates_beyond_the_range_and_every_callback_the_page_sends(dashboard, live_app, browser):
+    """A link with dates past what datetime holds draws a chart with a notice, and the real
+    renderer's payload for every callback a user can fire passes the payload check."""
+    statuses = []
+
+    @live_app.after_request
+    def record_callback_status(response):
+        if request.path == "/dash/_dash-update-component":
+            statuses.append(response.status_code)
+        return response
+
+    log_in_from(browser, dashboard, "/dash/?tickers=AAPL&start=0001-01-01&end=9999-12-31&ma=200")
+    WebDriverWait(browser, 20).until(
+        lambda b: "is outside the dates shown" in b.find_element(By.ID, "notices").text
+    )
+    names = ["AAPL", "AAPL MA200"]
+    traces = wait_for_traces(browser, lambda t: [trace["name"] for trace in t[:2]] == names)
+    assert traces[0]["first"] == ms("2013-02-08")  # the whole of AAPL: both bounds clamped
+    wait_until_idle(browser)
+    browser.find_element(By.XPATH, "//button[normalize-space()='1Y']").click()
+    WebDriverWait(browser, 20).until(lambda b: "start=2017-02-07" in b.current_url)
+    wait_until_idle(browser)
+    browser.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Return %')]").click()
+    WebDriverWait(browser, 20).until(
+        lambda b: "▲" in b.find_element(By.XPATH, "//button[starts-with(., 'Return %')]").text
+    )
+    browser.find_element(By.ID, "theme-switch").click()
+    browser.find_element(By.ID, "download-button").click()
+    browser.execute_script(
+        "const gd = document.querySelector('#price-chart .js-plotly-plot');"
+        "Plotly.relayout(gd, {'xaxis.range': ['2017-06-01', '2017-07-01']});"
+    )
+    wait_until_idle(browser)
+    time.sleep(1)  # the last answers
+    assert len(statuses) >= 8 and set(statuses) <= {200, 204}, statuses
+    problems = console_problems(browser)
+    assert problems == [], "\n".join(problems)

@@ -89,9 +89,40 @@ def layout_value(node, component_id: str, prop: str):
     return layout_value(props.get("children"), component_id, prop)
 
 
+def layout_props(node):
+    """The props of every component in a Dash layout tree."""
+    if isinstance(node, list):
+        for child in node:
+            yield from layout_props(child)
+    elif isinstance(node, dict) and "props" in node:
+        yield node["props"]
+        yield from layout_props(node["props"].get("children"))
+
+
+def pattern_entries(layout, item: dict) -> list[dict]:
+    """What the renderer sends for a pattern-matching input or state `item` ({id, property},
+    the id as the dependencies write it: JSON with ["ALL"] wildcards): one entry per component
+    of the layout whose id fits the pattern."""
+    pattern = json.loads(item["id"])
+
+    def fits(component) -> bool:
+        return isinstance(component, dict) and component.keys() == pattern.keys() and all(
+            isinstance(wanted, list) or component[key] == wanted
+            for key, wanted in pattern.items()
+        )
+
+    return [
+        {"id": props["id"], "property": item["property"], "value": props.get(item["property"])}
+        for props in layout_props(layout)
+        if fits(props.get("id"))
+    ]
+
+
 def page_load_callbacks(layout: dict, dependencies: list[dict]) -> list[bytes]:
     """Request bodies of the server-side callbacks the renderer fires on page load, those
-    triggered by the URL first, from the answers of `_dash-layout` and `_dash-dependencies`.
+    triggered by the URL first, from the answers of `_dash-layout` and `_dash-dependencies`;
+    a pattern-matching input or state lists the components of the layout that fit it, as the
+    renderer sends it.
 
     Built from what the server declares rather than written down, so that a caller keeps
     sending a real callback of whatever the dashboard is today.
@@ -104,15 +135,19 @@ def page_load_callbacks(layout: dict, dependencies: list[dict]) -> list[bytes]:
 
         def with_values(items):
             return [
-                {**item, "value": layout_value(layout, item["id"], item["property"])}
+                pattern_entries(layout, item) if item["id"].startswith("{")
+                else {**item, "value": layout_value(layout, item["id"], item["property"])}
                 for item in items
             ]
 
-        first = callback["inputs"][0]
+        inputs = with_values(callback["inputs"])
+        # Triggered by its first input; a pattern of which no component is on the page yet
+        # triggers nothing.
+        first = inputs[0][0] if isinstance(inputs[0], list) and inputs[0] else inputs[0]
+        if isinstance(first, list):
+            continue
         body = request_body(
-            output,
-            with_values(callback["inputs"]),
-            with_values(callback.get("state", [])),
+            output, inputs, with_values(callback.get("state", [])),
             (first["id"], first["property"]),
         )
         triggered_by_url = any(item["id"] == "url" for item in callback["inputs"])
