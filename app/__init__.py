@@ -130,6 +130,7 @@ def register_healthcheck(app: Flask) -> None:
         engine,
         lambda response, is_secure: set_security_headers(app, response.headers, is_secure),
         app.logger,
+        cache_seconds=app.config["HEALTHCHECK_CACHE_SECONDS"],
     )
 
 
