@@ -12,12 +12,12 @@ class StallingSMTPServer:
     """Accepts every connection on a loopback port and then says nothing, not even the SMTP
     greeting, until it is closed: a client waits for its own timeout (smtplib: the handler's)."""
 
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, port: int = 0):
         self.connections: list[socket.socket] = []
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind((HOST, port))
+        self.port = self._listener.getsockname()[1]  # the one chosen when `port` is 0
         self._listener.listen(64)
         self._listener.settimeout(0.2)
         self._stop = threading.Event()
