@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+# The headers every answer carries besides its Content-Security-Policy.
+BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# The policy of an answer that loads and runs nothing (gunicorn's own error answers).
+BARE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 
 def content_security_policy(script_hashes: list[str]) -> str:
     """A CSP allowing only this origin's scripts plus the hashed inline scripts Dash writes.
@@ -43,9 +53,7 @@ def init_security_headers(app: Flask) -> None:
 def set_security_headers(app: Flask, headers, is_secure: bool) -> None:
     """The headers every response carries (those a view set itself are kept)."""
     headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in BASE_HEADERS.items():
+        headers.setdefault(name, value)
     if is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
