@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 
 # The headers every answer carries besides its Content-Security-Policy.
 BASE_HEADERS = {
@@ -47,7 +47,17 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
         set_security_headers(app, response.headers, request.is_secure)
+        keep_private(response.headers)
         return response
+
+
+def keep_private(headers) -> None:
+    """`Cache-Control: no-store` on every answer that depends on the session (a logged-in page,
+    a form with its CSRF token, a Dash callback answering a user), unless the view chose its own
+    caching (static files and Dash's fingerprinted assets do): no browser or proxy cache keeps
+    account data for the next person at the same computer or behind the same proxy."""
+    if session.accessed and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
 
 
 def set_security_headers(app: Flask, headers, is_secure: bool) -> None:
