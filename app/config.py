@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_LOGIN_RATE_LIMIT = "5 per minute;50 per hour"
+DEFAULT_REGISTER_RATE_LIMIT = "10 per hour"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -126,8 +127,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, environ),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env_flag(environ, "RATELIMIT_ENABLED", True),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+        "REGISTER_RATE_LIMIT": environ.get("REGISTER_RATE_LIMIT", DEFAULT_REGISTER_RATE_LIMIT),
         # How long one healthcheck result answers every poll (app.health); 0: each poll waits
         # for a check of its own (still one at a time per process).
         "HEALTHCHECK_CACHE_SECONDS": env_seconds(environ, "HEALTHCHECK_CACHE_SECONDS", 1.0),

@@ -69,6 +69,14 @@ def test_healthcheck_json(client, kwargs):
     assert body["checks"]["database:query"][0]["status"] == "pass"
 
 
+def test_healthcheck_json_reports_the_rate_limit_storage(client):
+    body = client.get("/healthcheck/?format=json").get_json(force=True)
+    (check,) = body["checks"]["ratelimit:storage"]
+    assert check["status"] == "pass"  # memory:// is per process, and says so
+    assert "in this process only" in check["output"]
+    assert body["checks"]["database:query"][0]["time"].endswith("+00:00")
+
+
 def test_one_result_answers_the_polls_of_a_second(make_app):
     app = make_app(HEALTHCHECK_CACHE_SECONDS=30)
     client = app.test_client()
