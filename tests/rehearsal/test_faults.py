@@ -21,6 +21,9 @@ from tests.rehearsal.loopback import HOST
 pytestmark = pytest.mark.rehearsal
 
 HEALTH_BOUND_S = 5.0  # the app's promise for /healthcheck/
+# A check's result answers the polls of the next second (HEALTHCHECK_CACHE_SECONDS): a scenario
+# waits that long after the fault begins, so that no answer predates it.
+SHARED_RESULT_S = 1.0
 LOCKED_POLLS = 200
 BLACKHOLED_POLLS = 20
 SLOW_CLIENTS = 2
@@ -49,6 +52,7 @@ def test_healthcheck_answers_within_5s_while_the_table_is_locked(
     # A real lock, held by another session the whole time: the health query waits behind it.
     with psycopg.connect(cluster.direct_database_url, connect_timeout=5) as locker:
         locker.execute("LOCK TABLE stock_prices IN ACCESS EXCLUSIVE MODE")
+        time.sleep(SHARED_RESULT_S + 0.5)
         records = burst(target.port, "/healthcheck/", LOCKED_POLLS)
         locker.rollback()
     figures = poll_figures(records)
@@ -68,6 +72,7 @@ def test_healthcheck_answers_within_5s_while_the_database_is_blackholed(
     before = workers_of(instances)
     cluster.link.blackhole()
     try:
+        time.sleep(SHARED_RESULT_S + 0.5)
         records = burst(target.port, "/healthcheck/", BLACKHOLED_POLLS)
     finally:
         cluster.link.restore()
