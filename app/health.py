@@ -90,7 +90,8 @@ def run_postgres_health_query(connection: Connection) -> None:
 class SharedCheck:
     """Run `check` in one background thread per process and share its results.
 
-    `result()` returns the last result if it is at most `ttl` seconds old; else it waits for the
+    `result()` returns the last result if it is at most `ttl` seconds old (starting the next
+    check once it is half that old, so that steady polling never waits); else it waits for the
     check in flight (starting one if none is), at most `budget` seconds, and returns None when
     that was not enough. A check already running for `budget` seconds is not waited for at all,
     so a hung database costs every later poll nothing. State is per process: after a fork
@@ -120,7 +121,12 @@ class SharedCheck:
         with _fork_guard:
             self._start_if_forked()
         with self._condition:
-            if self._latest is not None and started - self._finished_at <= self.ttl:
+            age = started - self._finished_at
+            if self._latest is not None and age <= self.ttl:
+                if age >= self.ttl / 2 and self._running_since is None:
+                    # Refresh ahead of expiry, so that steady polling never waits for a check.
+                    self._running_since = started
+                    self._condition.notify_all()
                 return self._latest
             if self._running_since is None:
                 self._running_since = started

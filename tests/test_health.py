@@ -132,6 +132,25 @@ def test_concurrent_polls_share_one_check():
     assert shared.result() is results[0][0]  # within the ttl: no new check
 
 
+def test_steady_polling_never_waits_for_a_check():
+    calls = []
+
+    def slow_check():
+        calls.append(1)
+        time.sleep(0.1)
+        return healthy_result()
+
+    shared = SharedCheck(slow_check, ttl=0.6, budget=2.0)
+    first = shared.result()
+    time.sleep(0.35)  # past half the ttl: this poll gets the result and starts the next check
+    started = time.monotonic()
+    assert shared.result() is first
+    assert time.monotonic() - started < 0.05
+    time.sleep(0.3)
+    assert len(calls) == 2
+    assert shared.result() is not first  # the refreshed one, without waiting for it
+
+
 def test_no_poll_waits_longer_than_its_budget_for_a_hung_check():
     release = threading.Event()
 

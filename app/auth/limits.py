@@ -22,10 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
+
+from app.auth.devices import known_device
+from app.models import EMAIL_MAX
 
 EXTENSION_KEY = "stockdash_limits"
 STORAGE_RECHECK_S = 5.0
@@ -258,3 +261,18 @@ def refund(attempt: Attempt) -> None:
     """Give back an allowed attempt whose outcome should not count (e.g. a correct password)."""
     if attempt.counted:
         counters().refund(attempt)
+
+
+def address_key() -> str:
+    """The key of the client address (the real one when PROXY_FIX is set)."""
+    return "address:" + (request.remote_addr or "unknown")
+
+
+def login_keys(email: str) -> list[str]:
+    """The allowances a login attempt for `email` uses, under LOGIN_RATE_LIMIT: its address's,
+    and either its known device's (a valid device cookie for this login, app.auth.devices) or
+    the account's allowance for unknown browsers. Anything else that checks a password (say, a
+    password change) counts with these keys too, so that it cannot be used to guess around the
+    login limit: `check_and_count("LOGIN_RATE_LIMIT", login_keys(email))`."""
+    device = known_device(email)
+    return [address_key(), f"device:{device}" if device else "account:" + email[:EMAIL_MAX]]

@@ -17,12 +17,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.devices import issue_device_cookie, known_device
+from app.auth.devices import issue_device_cookie
 from app.auth.forms import LoginForm, LogoutForm, RegistrationForm
-from app.auth.limits import Attempt, check_and_count, refund
+from app.auth.limits import Attempt, address_key, check_and_count, login_keys, refund
 from app.errors import render_error
 from app.extensions import db
-from app.models import EMAIL_MAX, User, utcnow
+from app.models import User, utcnow
 from app.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.security.redirects import DEFAULT_NEXT, safe_next
 
@@ -38,18 +38,6 @@ TOO_MANY = {
     "device": "There were too many failed attempts from this browser.",
     "register": "There were too many registrations from your network address.",
 }
-
-
-def address_key() -> str:
-    """Limit key for the client address (the real one when PROXY_FIX is set)."""
-    return "address:" + (request.remote_addr or "unknown")
-
-
-def login_keys(email: str) -> list[str]:
-    """The allowances a login attempt for `email` uses: its address's, and either its known
-    device's (a valid device cookie for this login) or the account's for unknown browsers."""
-    device = known_device(email)
-    return [address_key(), f"device:{device}" if device else "account:" + email[:EMAIL_MAX]]
 
 
 def too_many_attempts(attempt: Attempt, kind: str | None = None):

@@ -1,7 +1,8 @@
-"""What gunicorn answers by itself, before the app sees a request: its error answers to
+"""What gunicorn answers by itself, before the app sees a request. Its error answers to
 malformed requests (400 bad request line or header, 414 request line too long, 431 headers too
-large...) carry the site's security headers, no Cache-Control-less HTML that echoes the request,
-and no answer names the server software (gunicorn's `Server: gunicorn` header).
+large...) carry the site's security headers and `Cache-Control: no-store`, as plain text that no
+longer echoes the malformed request; and no answer names the server software (gunicorn's
+`Server: gunicorn` header).
 
 gunicorn has no setting for either, so `harden_gunicorn()` (called by gunicorn.conf.py's
 on_starting hook, in the master before any worker forks) replaces the two functions involved.
