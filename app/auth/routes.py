@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -45,8 +46,9 @@ def too_many_attempts(attempt: Attempt, kind: str | None = None):
     kind = kind or (attempt.refused_key or "address").split(":", 1)[0]
     minutes = max(1, round(attempt.retry_after / 60))
     wait = f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
-    body, status = render_error(429, f"{TOO_MANY[kind]} {wait}")
-    return body, status, {"Retry-After": str(attempt.retry_after)}
+    response = make_response(render_error(429, f"{TOO_MANY[kind]} {wait}"))
+    response.headers["Retry-After"] = str(attempt.retry_after)
+    return response
 
 
 @bp.route("/register/", methods=["GET", "POST"])
@@ -55,7 +57,7 @@ def register():
 
     Every submission counts against REGISTER_RATE_LIMIT per address, before the form is read:
     the answer for a taken address differs from the one for a new address, and the limit is
-    what keeps anyone from asking about many (README, "Registration").
+    what keeps anyone from asking about many (README, "Login limits").
     """
     if not current_app.config["ALLOW_REGISTRATION"]:
         abort(404)
