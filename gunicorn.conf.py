@@ -1,4 +1,16 @@
-"""gunicorn settings, read from the environment so containers can be tuned without rebuilding.
+"""gunicorn settings, read from the environment (and .env, as wsgi.py reads it) so containers can
+be tuned without rebuilding.
+
+Serving model: gthread workers, GUNICORN_THREADS (4) threads each. A request that waits (for the
+database, a slow client's headers) holds one thread, not a whole process, and the worker's main
+thread keeps accepting and heartbeating meanwhile, so gunicorn never kills a worker for one
+stuck request. A buffering proxy in front (Traefik in the stack, the TLS proxy docs/deploy.md
+asks for with Compose) absorbs slow clients too, but the bare server holds on its own.
+
+Workers: GUNICORN_WORKERS, by default 2 with a shared rate-limit storage (Redis) and 1 with
+`memory://`, whose counters are per process: several workers would each allow the full
+LOGIN_RATE_LIMIT. Starting more than one worker with `memory://` is refused unless
+RATELIMIT_PER_PROCESS=1 says that this is meant.
 
 Shutdown is graceful: on SIGTERM (what Docker and Swarm send) gunicorn stops accepting, lets the
 requests in flight finish for up to GUNICORN_GRACEFUL_TIMEOUT seconds, then exits. The container's
@@ -6,10 +18,26 @@ stop_grace_period must be longer, or Docker's SIGKILL cuts those requests off.
 """
 
 import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+load_dotenv(Path(__file__).resolve().with_name(".env"))  # the environment wins, as in wsgi.py
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+def per_process_limits(environ) -> bool:
+    """True when failed logins would be counted per process (memory:// storage, limits on)."""
+    storage = environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+    enabled = environ.get("RATELIMIT_ENABLED", "1").strip().lower() in TRUE_WORDS
+    return enabled and storage.startswith("memory://")
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # all interfaces: inside a container
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS") or (1 if per_process_limits(os.environ) else 2))
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
@@ -24,6 +52,31 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108
 # gunicorn >= 25 opens a control socket under $HOME by default; two instances on one host (or a
 # non-root user without a writable home) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse per-process login limits with several workers, and harden gunicorn's own answers
+    (see app.security.server); in the master, before any worker starts."""
+    from app.security.server import harden_gunicorn
+
+    problem = multiplied_limits_problem(server.cfg.workers, os.environ)
+    if problem:
+        raise RuntimeError(problem)  # gunicorn prints "Error: ..." and exits 1
+    harden_gunicorn()
+
+
+def multiplied_limits_problem(worker_count: int, environ) -> str | None:
+    """Why `worker_count` workers must not start with these settings, or None if they may."""
+    if worker_count <= 1 or not per_process_limits(environ):
+        return None
+    if environ.get("RATELIMIT_PER_PROCESS", "").strip().lower() in TRUE_WORDS:
+        return None
+    return (
+        f"{worker_count} workers with RATELIMIT_STORAGE_URI=memory:// would each allow the full "
+        "LOGIN_RATE_LIMIT (counters are per process). Set RATELIMIT_STORAGE_URI=redis://..., "
+        "or GUNICORN_WORKERS=1 (its threads still serve requests concurrently), or "
+        "RATELIMIT_PER_PROCESS=1 to accept limits multiplied by the number of workers."
+    )
 
 
 def post_fork(server, worker):

@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
-from app.extensions import db, limiter, migrate
+from app.extensions import db, migrate
 
 PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
 PROJECT_ROOT = os.path.dirname(PACKAGE_ROOT)
@@ -71,13 +71,14 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions from `app.extensions` to this app."""
+    from app.auth.limits import init_limits
     from app.security.csrf import init_csrf
     from app.security.headers import init_security_headers
     from app.security.login import init_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
-    limiter.init_app(app)
+    init_limits(app)
     init_login(app)
     init_csrf(app, exempt_prefix="/dash/")
     init_security_headers(app)
@@ -120,16 +121,22 @@ def register_dashboard(app: Flask) -> None:
 
 def register_healthcheck(app: Flask) -> None:
     """Serve /healthcheck/ in front of Flask's request handling (see app.health)."""
+    from app.auth.limits import EXTENSION_KEY
     from app.health import HealthcheckMiddleware
     from app.security.headers import set_security_headers
 
     with app.app_context():
         engine = db.engine
+    components = {}
+    if app.config["RATELIMIT_ENABLED"]:
+        components["ratelimit:storage"] = app.extensions[EXTENSION_KEY].health_check
     app.wsgi_app = HealthcheckMiddleware(
         app.wsgi_app,
         engine,
         lambda response, is_secure: set_security_headers(app, response.headers, is_secure),
         app.logger,
+        cache_seconds=app.config["HEALTHCHECK_CACHE_SECONDS"],
+        components=components,
     )
 
 

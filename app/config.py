@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_LOGIN_RATE_LIMIT = "5 per minute;50 per hour"
+DEFAULT_REGISTER_RATE_LIMIT = "10 per hour"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -40,6 +41,20 @@ def env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 
         raise ValueError(f"{name} must be a whole number; got {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}; got {value}")
+    return value
+
+
+def env_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Read a non-negative number of seconds (fractions allowed)."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds; got {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds, 0 or more; got {raw!r}")
     return value
 
 
@@ -112,8 +127,11 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, environ),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env_flag(environ, "RATELIMIT_ENABLED", True),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+        "REGISTER_RATE_LIMIT": environ.get("REGISTER_RATE_LIMIT", DEFAULT_REGISTER_RATE_LIMIT),
+        # How long one healthcheck result answers every poll (app.health); 0: each poll waits
+        # for a check of its own (still one at a time per process).
+        "HEALTHCHECK_CACHE_SECONDS": env_seconds(environ, "HEALTHCHECK_CACHE_SECONDS", 1.0),
         "ALLOW_REGISTRATION": env_flag(environ, "ALLOW_REGISTRATION", True),
         "REMEMBER_DAYS": remember_days,
         "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),

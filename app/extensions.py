@@ -4,8 +4,6 @@ Keeping them module-level but uninitialised lets blueprints import them without 
 and lets tests build as many apps as they like in one process.
 """
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,6 +31,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# No default limits: only the login form is limited (see app.auth.routes); the healthcheck and the
-# dashboard's callbacks must never answer 429.
-limiter = Limiter(key_func=get_remote_address)

@@ -1,14 +1,97 @@
-"""Logging: stdout always, a rotating file and error e-mails when configured."""
+"""Logging: stdout always, a rotating file and error e-mails when configured.
+
+Error e-mails are sent off the request path: the request only puts the record on a bounded
+queue (`BackgroundHandler`, a QueueHandler) and a QueueListener thread talks to the mail
+server, so a slow or unreachable SMTP server delays no answer, and a burst of errors while it
+stalls drops e-mails (counted on stderr) instead of piling up memory.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import sys
-from logging.handlers import RotatingFileHandler, SMTPHandler
+import threading
+import time
+from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler, SMTPHandler
 
 from flask import Flask
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+MAIL_QUEUE_SIZE = 100
+MAIL_TIMEOUT_S = 5.0
+# At exit (a gunicorn worker stopping), how long queued e-mails may still take to go out.
+MAIL_DRAIN_S = 2.0
+
+
+class BackgroundHandler(QueueHandler):
+    """Pass records to `target` through a bounded queue and a QueueListener thread.
+
+    The listener is started on first use in each process (gunicorn forks workers from a
+    preloaded master, and threads do not survive a fork), and `close()`, which logging calls
+    at exit, gives the queued records up to MAIL_DRAIN_S to be handled.
+    """
+
+    def __init__(self, target: logging.Handler, capacity: int = MAIL_QUEUE_SIZE):
+        super().__init__(queue.Queue(capacity))
+        self.target = target
+        self.capacity = capacity
+        self.setLevel(target.level)
+        self.dropped = 0
+        self._listener: QueueListener | None = None
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+
+    def _listening_queue(self) -> queue.Queue:
+        """This process's queue, with its listener running."""
+        if self._pid != os.getpid():
+            with self._start_lock:
+                if self._pid != os.getpid():
+                    # A fresh queue: whatever the parent had queued is the parent's to send.
+                    self.queue = queue.Queue(self.capacity)
+                    self._listener = QueueListener(self.queue, self.target)
+                    self._listener.start()
+                    self._pid = os.getpid()
+        return self.queue
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        """Queue the record; when the queue is full, drop it and say so on stderr."""
+        try:
+            self._listening_queue().put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+            sys.stderr.write(
+                f"stockdash: error e-mail dropped, {self.capacity} already waiting "
+                f"({self.dropped} dropped so far): {record.getMessage()[:200]}\n"
+            )
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every queued record was handled, at most `timeout` s; True if so."""
+        deadline = time.monotonic() + timeout
+        while self._pid == os.getpid() and self.queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def close(self) -> None:
+        """Stop this process's listener once the queue is empty (or after MAIL_DRAIN_S)."""
+        if self._pid == os.getpid() and self._listener is not None and self.drain(MAIL_DRAIN_S):
+            self._listener.stop()
+            self._listener = None
+        super().close()
+
+
+class MailHandler(SMTPHandler):
+    """SMTPHandler that reports a failed delivery in one line rather than a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        sys.stderr.write(
+            f"stockdash: could not e-mail an error report to {', '.join(self.toaddrs)} via "
+            f"{self.mailhost}:{self.mailport}: {type(error).__name__}: {error}\n"
+        )
 
 
 def configure_logging(app: Flask) -> None:
@@ -37,23 +120,24 @@ def configure_logging(app: Flask) -> None:
         logger.addHandler(mail_handler)
 
 
-def build_mail_handler(app: Flask) -> SMTPHandler | None:
-    """An SMTPHandler e-mailing unhandled errors to ADMINS, when MAIL_SERVER is configured."""
+def build_mail_handler(app: Flask) -> BackgroundHandler | None:
+    """A handler e-mailing unhandled errors to ADMINS in the background, when MAIL_SERVER is
+    configured."""
     config = app.config
     if not config.get("MAIL_SERVER") or not config.get("ADMINS"):
         return None
     credentials = None
     if config.get("MAIL_USERNAME"):
         credentials = (config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-    handler = SMTPHandler(
+    handler = MailHandler(
         mailhost=(config["MAIL_SERVER"], config["MAIL_PORT"]),
         fromaddr=config.get("MAIL_FROM") or f"no-reply@{config['MAIL_SERVER']}",
         toaddrs=config["ADMINS"],
         subject="stockdash failure",
         credentials=credentials,
         secure=() if config.get("MAIL_USE_TLS") else None,
-        timeout=5.0,
+        timeout=MAIL_TIMEOUT_S,
     )
     handler.setLevel(logging.ERROR)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    return handler
+    return BackgroundHandler(handler)

@@ -104,7 +104,7 @@ def test_env_example_lists_every_variable_the_app_reads():
     example = (root / ".env.example").read_text()
     source = (root / "app" / "config.py").read_text()
     read = set(re.findall(r'environ(?:, |\.get\()"([A-Z_]+)"', source))
-    read |= set(re.findall(r'env_(?:flag|int|or_file)\(environ, "([A-Z_]+)"', source))
+    read |= set(re.findall(r'env_(?:flag|int|seconds|or_file)\(environ, "([A-Z_]+)"', source))
     assert read, "no variables found: the pattern is out of date"
     missing = sorted(name for name in read if f"{name}=" not in example)
     assert not missing, f".env.example does not list {missing}"

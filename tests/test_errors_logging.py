@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from logging.handlers import RotatingFileHandler, SMTPHandler
+import time
+from logging.handlers import RotatingFileHandler
 
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.logging import BackgroundHandler, MailHandler
 from app.models import User
+from tests.rehearsal.smtp import StallingSMTPServer
 
 
 def test_custom_404_page_in_site_layout(client):
@@ -115,9 +118,11 @@ def test_unhandled_errors_are_emailed_to_admins(make_app):
             MAIL_PORT=server.port,
             ADMINS=["ops@example.com"],
         )
-        assert any(isinstance(h, SMTPHandler) for h in app.logger.handlers)
+        (handler,) = [h for h in app.logger.handlers if isinstance(h, BackgroundHandler)]
+        assert isinstance(handler.target, MailHandler)
         add_failing_route(app)
         assert app.test_client().get("/boom").status_code == 500
+        assert handler.drain(timeout=10)  # sent by the listener thread, after the answer
     finally:
         server.close()
     assert len(server.messages) == 1
@@ -127,6 +132,53 @@ def test_unhandled_errors_are_emailed_to_admins(make_app):
     assert "RuntimeError: something broke" in message
 
 
+def test_a_mail_server_that_never_answers_delays_no_500_page(make_app):
+    # Before, the e-mail was sent inside the request: every 500 took the SMTP timeout (5 s).
+    server = StallingSMTPServer()
+    try:
+        app = make_app(
+            TESTING=False,
+            PROPAGATE_EXCEPTIONS=False,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=server.port,
+            ADMINS=["ops@example.com"],
+        )
+        add_failing_route(app)
+        client = app.test_client()
+        for _ in range(3):
+            started = time.monotonic()
+            response = client.get("/boom")
+            elapsed = time.monotonic() - started
+            assert response.status_code == 500
+            assert "Something went wrong" in response.get_data(as_text=True)
+            assert elapsed < 2.5, f"the 500 page took {elapsed:.1f} s"
+        assert server.connections  # the listener thread is the one waiting for the server
+    finally:
+        server.close()
+
+
+def test_error_mails_beyond_the_queue_are_dropped_and_counted(make_app, capsys):
+    server = StallingSMTPServer()
+    try:
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, ADMINS=["o@example.com"])
+        (handler,) = [h for h in app.logger.handlers if isinstance(h, BackgroundHandler)]
+        # One record is taken by the listener (stuck on the server), `capacity` wait behind it.
+        for number in range(handler.capacity + 5):
+            app.logger.error("failure %d", number)
+        assert 4 <= handler.dropped <= 5
+        assert "error e-mail dropped" in capsys.readouterr().err
+    finally:
+        empty_queue(handler)  # else the listener tries each one once the server is gone
+        server.close()
+
+
+def empty_queue(handler: BackgroundHandler) -> None:
+    """Throw away the records still waiting in `handler`'s queue."""
+    while not handler.queue.empty():
+        handler.queue.get_nowait()
+        handler.queue.task_done()
+
+
 def test_no_mail_handler_without_mail_server(app):
-    assert not any(isinstance(h, SMTPHandler) for h in app.logger.handlers)
+    assert not any(isinstance(h, BackgroundHandler) for h in app.logger.handlers)
     assert app.logger.level == logging.WARNING

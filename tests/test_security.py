@@ -139,6 +139,28 @@ def test_security_headers_on_every_response(client, path):
     assert "unsafe-eval" not in csp
 
 
+def test_pages_with_account_data_are_never_stored(client, auth, user):
+    # Before: no Cache-Control at all, so a shared computer's browser cache (or a proxy) could
+    # keep the dashboard, the user's name or a form's CSRF token for the next person.
+    for path in ["/login/", "/register/"]:
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    response = auth.login()
+    assert response.headers["Cache-Control"] == "no-store"
+    for path in ["/", "/dash/", "/logout/", "/dash/_dash-layout", "/nope"]:
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert call_chart(client, client.application).headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_keep_their_own_caching(client, auth, user):
+    auth.login()
+    page = client.get("/dash/").get_data(as_text=True)
+    asset = re.search(r'src="(/dash/_dash-component-suites/[^"]+)"', page).group(1)
+    for path, expected in [("/static/css/site.css", "no-cache"), (asset, "max-age=")]:
+        response = client.get(path)
+        assert expected in response.headers["Cache-Control"], path
+        response.close()  # a file response holds its file open until closed
+
+
 def test_pages_load_nothing_from_other_origins(client, auth, user):
     auth.login()
     for path in ["/", "/logout/", "/dash/"]:

@@ -7,56 +7,66 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.forms import LoginForm, LogoutForm, RegistrationForm, normalise_email
-from app.extensions import db, limiter
-from app.models import EMAIL_MAX, User, utcnow
+from app.auth.devices import issue_device_cookie
+from app.auth.forms import LoginForm, LogoutForm, RegistrationForm
+from app.auth.limits import Attempt, address_key, check_and_count, login_keys, refund
+from app.errors import render_error
+from app.extensions import db
+from app.models import User, utcnow
 from app.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.security.redirects import DEFAULT_NEXT, safe_next
 
 bp = Blueprint("auth", __name__)
 INVALID_CREDENTIALS = "Invalid e-mail or password."
+# What a 429 says, by the allowance that was used up (see app.auth.limits and the README).
+TOO_MANY = {
+    "address": "There were too many failed attempts from your network address.",
+    "account": (
+        "There were too many failed attempts on this account from browsers it has not been "
+        "used in. If it is yours, log in from a browser where you logged in before, or wait."
+    ),
+    "device": "There were too many failed attempts from this browser.",
+    "register": "There were too many registrations from your network address.",
+}
 
 
-def login_rate_limit() -> str:
-    """The configured allowance of failed logins (per account and per address)."""
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def account_key() -> str:
-    """Rate-limit key for the account a login attempt names."""
-    email = normalise_email(request.form.get("email", "")) or ""
-    return "account:" + email[:EMAIL_MAX]
-
-
-def address_key() -> str:
-    """Rate-limit key for the client address (the real one when PROXY_FIX is set)."""
-    return "address:" + (get_remote_address() or "unknown")
-
-
-def login_failed(_response) -> bool:
-    """Only attempts with wrong credentials use up the allowance, not typos in the form."""
-    return bool(g.get("login_failed"))
+def too_many_attempts(attempt: Attempt, kind: str | None = None):
+    """The 429 page for a refused attempt, with Retry-After."""
+    kind = kind or (attempt.refused_key or "address").split(":", 1)[0]
+    minutes = max(1, round(attempt.retry_after / 60))
+    wait = f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    response = make_response(render_error(429, f"{TOO_MANY[kind]} {wait}"))
+    response.headers["Retry-After"] = str(attempt.retry_after)
+    return response
 
 
 @bp.route("/register/", methods=["GET", "POST"])
 def register():
-    """Create an account, then send the user to the login form."""
+    """Create an account, then send the user to the login form.
+
+    Every submission counts against REGISTER_RATE_LIMIT per address, before the form is read:
+    the answer for a taken address differs from the one for a new address, and the limit is
+    what keeps anyone from asking about many (README, "Login limits").
+    """
     if not current_app.config["ALLOW_REGISTRATION"]:
         abort(404)
     if current_user.is_authenticated:
         return redirect(DEFAULT_NEXT)
+    if request.method == "POST":
+        attempt = check_and_count("REGISTER_RATE_LIMIT", [address_key()])
+        if not attempt.allowed:
+            return too_many_attempts(attempt, "register")
     form = RegistrationForm()
     if form.validate_on_submit():
         user = User(
@@ -79,33 +89,26 @@ def register():
 
 
 @bp.route("/login/", methods=["GET", "POST"])
-@limiter.limit(
-    login_rate_limit,
-    key_func=account_key,
-    methods=["POST"],
-    deduct_when=login_failed,
-    scope="login-account",
-)
-@limiter.limit(
-    login_rate_limit,
-    key_func=address_key,
-    methods=["POST"],
-    deduct_when=login_failed,
-    scope="login-address",
-)
 def login():
-    """Log in with e-mail and password, then follow a safe `next` or open the dashboard."""
+    """Log in with e-mail and password, then follow a safe `next` or open the dashboard.
+
+    The attempt is counted before the password is checked (so concurrent tries cannot overtake
+    the limit) and given back when the password is right (only failures count).
+    """
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = check_and_count("LOGIN_RATE_LIMIT", login_keys(form.email.data))
+        if not attempt.allowed:
+            return too_many_attempts(attempt)
         user = db.session.scalar(select(User).where(User.email == form.email.data))
         if user is None:
             burn_verification_time(form.password.data)
         elif verify_password(user.password_hash, form.password.data):
+            refund(attempt)
             return complete_login(user, form, next_url)
-        g.login_failed = True
         form.password.errors.append(INVALID_CREDENTIALS)
     return render_template("auth/login.html", form=form, title="Log in")
 
@@ -123,7 +126,9 @@ def complete_login(user: User, form: LoginForm, next_url: str):
     db.session.commit()
     session.clear()  # no session fixation: nothing from before the login survives it
     login_user(user, remember=form.remember_me.data)
-    return redirect(next_url)
+    response = redirect(next_url)
+    issue_device_cookie(response, user.email)
+    return response
 
 
 @bp.route("/logout/", methods=["GET", "POST"])

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
+
+# The headers every answer carries besides its Content-Security-Policy.
+BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# The policy of an answer that loads and runs nothing (gunicorn's own error answers).
+BARE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 def content_security_policy(script_hashes: list[str]) -> str:
@@ -37,15 +47,23 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
         set_security_headers(app, response.headers, request.is_secure)
+        keep_private(response.headers)
         return response
+
+
+def keep_private(headers) -> None:
+    """`Cache-Control: no-store` on every answer that depends on the session (a logged-in page,
+    a form with its CSRF token, a Dash callback answering a user), unless the view chose its own
+    caching (static files and Dash's fingerprinted assets do): no browser or proxy cache keeps
+    account data for the next person at the same computer or behind the same proxy."""
+    if session.accessed and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
 
 
 def set_security_headers(app: Flask, headers, is_secure: bool) -> None:
     """The headers every response carries (those a view set itself are kept)."""
     headers.setdefault("Content-Security-Policy", app.extensions["stockdash_csp"])
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in BASE_HEADERS.items():
+        headers.setdefault(name, value)
     if is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -107,13 +109,17 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def gunicorn_settings(monkeypatch, **env) -> dict:
-    """gunicorn.conf.py evaluated with its defaults, or with `env` set."""
+    """gunicorn.conf.py evaluated with its defaults, or with `env` set; a copy of it, run from a
+    directory without the checkout's .env (which it would read, as wsgi.py does)."""
     for name in list(os.environ):
-        if name.startswith("GUNICORN_"):
+        if name.startswith(("GUNICORN_", "RATELIMIT_")):
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    with tempfile.TemporaryDirectory() as directory:
+        copy = Path(directory) / "gunicorn.conf.py"
+        shutil.copy(ROOT / "gunicorn.conf.py", copy)
+        return runpy.run_path(str(copy))
 
 
 def run_docker_script(

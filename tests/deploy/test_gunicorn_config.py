@@ -26,6 +26,33 @@ def test_gunicorn_defaults_shut_down_gracefully_inside_the_grace_period(monkeypa
         assert parse_duration(web["stop_grace_period"]) > graceful, name
 
 
+def test_gunicorn_serves_with_threads_and_one_worker_per_process_counters(monkeypatch):
+    # Before: 2 sync workers (one request per process) whatever the rate-limit storage.
+    settings = gunicorn_settings(monkeypatch)
+    assert (settings["worker_class"], settings["threads"]) == ("gthread", 4)
+    assert settings["workers"] == 1  # memory:// counts failed logins per process
+    shared = gunicorn_settings(monkeypatch, RATELIMIT_STORAGE_URI="redis://redis:6379/0")
+    assert shared["workers"] == 2
+
+
+@pytest.mark.parametrize(
+    ("workers", "env", "refused"),
+    [
+        (2, {}, True),
+        (3, {"RATELIMIT_STORAGE_URI": "memory://"}, True),
+        (1, {}, False),
+        (2, {"RATELIMIT_STORAGE_URI": "redis://redis:6379/0"}, False),
+        (2, {"RATELIMIT_PER_PROCESS": "1"}, False),
+        (2, {"RATELIMIT_ENABLED": "0"}, False),
+    ],
+)
+def test_several_workers_with_per_process_counters_are_refused(monkeypatch, workers, env, refused):
+    problem = gunicorn_settings(monkeypatch)["multiplied_limits_problem"](workers, env)
+    assert (problem is not None) == refused
+    if refused:
+        assert "RATELIMIT_STORAGE_URI=redis://" in problem and "RATELIMIT_PER_PROCESS=1" in problem
+
+
 def test_gunicorn_settings_follow_the_environment(monkeypatch):
     settings = gunicorn_settings(
         monkeypatch, GUNICORN_WORKERS="3", GUNICORN_THREADS="4", GUNICORN_PRELOAD="0"

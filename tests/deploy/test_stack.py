@@ -98,8 +98,9 @@ def test_stack_connection_budget_fits_max_connections(monkeypatch):
     env = environment(web)
     workers = int(env.get("GUNICORN_WORKERS", defaults["workers"]))
     threads = int(env.get("GUNICORN_THREADS", defaults["threads"]))
-    # A worker holds at most one connection per thread, and never more than its pool allows.
-    per_worker = min(threads, POOL_LIMIT)
+    # A worker holds at most one connection per thread plus one for its healthcheck thread
+    # (app.health), and never more than its pool allows.
+    per_worker = min(threads + 1, POOL_LIMIT)
     budget = web["deploy"]["replicas"] * workers * per_worker * 2  # x2: start-first overlap
     command = " ".join(stack["services"]["db"]["command"])
     max_connections = int(re.search(r"max_connections=(\d+)", command).group(1))

@@ -22,6 +22,7 @@ import pytest
 from tests.rehearsal.load import send
 from tests.rehearsal.loopback import HOST, free_port_block, http_request, set_cookies, wait_until
 from tests.rehearsal.postgres import PostgresLink, pg_ctl, postgres_ready
+from tests.rehearsal.smtp import StallingSMTPServer
 from tests.support.dash_client import page_load_callbacks
 from tests.support.users import CSRF_RE
 
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SLOTS = 6  # HAProxy server slots: instances come and go, the balancer's list stays put
 REDIS_URL = "redis://127.0.0.1:6379/11"
+ADMINS = "ops@example.com"
 EMAIL = "rehearsal@example.com"
 PASSWORD = "rehearsal password"
 # HAProxy checks every 300 ms and takes a server out after 2 failures: the detection window is
@@ -110,13 +112,16 @@ class Cluster:
         base = free_port_block()
         self.balancer_port = base
         self.slot_ports = {slot: base + slot for slot in range(1, SLOTS + 1)}
-        self.link: PostgresLink | None = None
-        if outage_mode == "link":
-            parts = urlsplit(database_url)
-            self.link = PostgresLink(base + 9, (parts.hostname or HOST, parts.port or 5432))
-            netloc = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-            database_url = urlunsplit(parts._replace(netloc=f"{netloc}{HOST}:{base + 9}"))
-        self.database_url = database_url
+        # The instances always reach PostgreSQL through the relay, so that a scenario can
+        # black-hole it; an outage in `server` mode stops the real server behind it.
+        parts = urlsplit(database_url)
+        self.link = PostgresLink(base + 9, (parts.hostname or HOST, parts.port or 5432))
+        netloc = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        self.direct_database_url = database_url
+        self.database_url = urlunsplit(parts._replace(netloc=f"{netloc}{HOST}:{base + 9}"))
+        # Error e-mails go to a mail server that never answers (see tests/rehearsal/smtp.py).
+        self.smtp_port = base + 7
+        self.smtp: StallingSMTPServer | None = None
         self.instances: dict[int, Instance] = {}
         self.haproxy: subprocess.Popen | None = None
         self.socket_path = workdir / "haproxy.sock"
@@ -134,8 +139,7 @@ class Cluster:
             "SECRET_KEY": "rehearsal-only-secret-key-0123456789abcdef",
             "RATELIMIT_STORAGE_URI": REDIS_URL,
             "GUNICORN_BIND": f"{HOST}:{port}",
-            "GUNICORN_WORKERS": "2",
-            "GUNICORN_THREADS": "2",
+            # Workers and threads are gunicorn.conf.py's defaults: what production runs.
             "GUNICORN_GRACEFUL_TIMEOUT": "10",
             "DB_WAIT_TIMEOUT": "30",
             "LOG_LEVEL": "WARNING",
@@ -143,7 +147,9 @@ class Cluster:
             "LOG_FILE": "",
             "TRUSTED_HOSTS": "",
             "PROXY_FIX": "0",
-            "MAIL_SERVER": "",
+            "MAIL_SERVER": HOST,
+            "MAIL_PORT": str(self.smtp_port),
+            "ADMINS": ADMINS,
             "SESSION_COOKIE_SECURE": "0",
         }
 
@@ -155,19 +161,25 @@ class Cluster:
         return path, handle
 
     def database_outage_begins(self) -> None:
-        """Stop PostgreSQL, or cut the link to it (see the module's docstring)."""
-        if self.link is not None:
+        """Stop PostgreSQL, or cut the link to it (see the package's docstring)."""
+        if self.outage_mode == "link":
             self.link.cut()
         else:
             pg_ctl("stop")
 
     def database_outage_ends(self) -> None:
         """Start PostgreSQL again and wait until it accepts connections, or restore the link."""
-        if self.link is not None:
+        if self.outage_mode == "link":
             self.link.restore()
         else:
             pg_ctl("start")
             wait_until(postgres_ready, 60, "pg_isready", interval=0.2)
+
+    def start_services(self) -> None:
+        """The PostgreSQL relay, the stalling mail server and HAProxy."""
+        self.link.start()
+        self.smtp = StallingSMTPServer(self.smtp_port)
+        self.start_haproxy()
 
     def start_haproxy(self) -> None:
         """HAProxy on the balancer port with every slot as a checked server."""
@@ -309,8 +321,9 @@ class Cluster:
         if self.haproxy is not None:
             self.haproxy.terminate()
             self.haproxy.wait(timeout=10)
-        if self.link is not None:
-            self.link.close()
+        self.link.close()
+        if self.smtp is not None:
+            self.smtp.close()
         for handle in self.logs:
             handle.close()
 

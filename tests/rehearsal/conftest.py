@@ -60,9 +60,7 @@ def cluster(tmp_path_factory, rehearsal_database, outage_mode):
     workdir = tmp_path_factory.mktemp("rehearsal")
     cluster = Cluster(workdir, rehearsal_database, outage_mode)
     try:
-        if cluster.link is not None:
-            cluster.link.start()
-        cluster.start_haproxy()
+        cluster.start_services()
         cluster.ensure_instances(2)  # both run the locked migrations at once
         created = subprocess.run(
             [str(VENV_BIN / "flask"), "--app", "wsgi", "users", "create", "--email", EMAIL,

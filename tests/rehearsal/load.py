@@ -101,6 +101,32 @@ class LoadGenerator:
             time.sleep(self.pause)
 
 
+def burst(port: int, path: str, count: int, timeout: float = 15.0) -> list[Record]:
+    """`count` GETs of `path` sent at once (each on its own connection and thread, released
+    together by a barrier); one Record each, in no particular order."""
+    records: list[Record] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(count)
+
+    def one() -> None:
+        barrier.wait()
+        started = time.monotonic()
+        try:
+            status, _, _ = http_request(port, "GET", path, timeout=timeout)
+        except (OSError, http.client.HTTPException):
+            status = None
+        record = Record(path, started, time.monotonic() - started, status, status is not None)
+        with lock:
+            records.append(record)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 30)
+    return records
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile of `values` (0 for none)."""
     if not values:

@@ -10,22 +10,26 @@ import subprocess
 import threading
 from pathlib import Path
 
-from tests.rehearsal.loopback import HOST, wait_until
+from tests.rehearsal.loopback import HOST
 
 
 class PostgresLink:
-    """A loopback TCP relay to PostgreSQL that the rehearsal can cut, as if the server stopped.
+    """A loopback TCP relay to PostgreSQL that the rehearsal can cut or black-hole.
 
     One thread moves the bytes of every connection. `cut()` closes the listening socket (new
     connections are refused) and every open connection (the app reads EOF, as from a server that
-    shut down); `restore()` listens again.
+    shut down). `blackhole()` keeps every connection open and accepts new ones, but delivers
+    nothing either way, as a frozen host or a network path that drops packets does: the app's
+    reads simply never return. `restore()` relays again; connections black-holed meanwhile are
+    closed, as the server would long since have dropped them.
     """
 
     def __init__(self, port: int, upstream: tuple[str, int]):
         self.port = port
         self.upstream = upstream
-        self._wanted_up = threading.Event()
-        self._wanted_up.set()
+        self._wanted = "up"
+        self._applied = threading.Condition()
+        self._mode = ""
         self._stop = threading.Event()
         self.listening = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -33,22 +37,33 @@ class PostgresLink:
     def start(self) -> None:
         """Begin relaying."""
         self._thread.start()
-        wait_until(self.listening.is_set, 5, "the PostgreSQL relay")
+        self._wait_for("up")
 
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""
-        self._wanted_up.clear()
-        wait_until(lambda: not self.listening.is_set(), 5, "the relay to cut")
+        self._set("cut")
+
+    def blackhole(self) -> None:
+        """Swallow every byte, both ways, on open and new connections."""
+        self._set("blackhole")
 
     def restore(self) -> None:
-        """Accept connections again."""
-        self._wanted_up.set()
-        wait_until(self.listening.is_set, 5, "the relay to listen")
+        """Relay again (closing the connections that were black-holed)."""
+        self._set("up")
 
     def close(self) -> None:
         """Stop the relay thread and close every socket."""
         self._stop.set()
         self._thread.join(10)
+
+    def _set(self, mode: str) -> None:
+        self._wanted = mode
+        self._wait_for(mode)
+
+    def _wait_for(self, mode: str) -> None:
+        with self._applied:
+            if not self._applied.wait_for(lambda: self._mode == mode, timeout=5):
+                raise RuntimeError(f"the PostgreSQL relay did not switch to {mode!r}")
 
     def _listen(self) -> socket.socket:
         listener = socket.socket()
@@ -61,7 +76,8 @@ class PostgresLink:
     def _serve(self) -> None:
         selector = selectors.DefaultSelector()
         listener: socket.socket | None = None
-        partners: dict[socket.socket, socket.socket] = {}
+        # Every open socket -> its partner (None for a black-holed client with no upstream).
+        partners: dict[socket.socket, socket.socket | None] = {}
 
         def drop(sock: socket.socket) -> None:
             for end in (sock, partners.pop(sock, None)):
@@ -70,19 +86,28 @@ class PostgresLink:
                     selector.unregister(end)
                     end.close()
 
+        def drop_all() -> None:
+            while partners:
+                drop(next(iter(partners)))
+
         try:
             while not self._stop.is_set():
-                if self._wanted_up.is_set() and listener is None:
-                    listener = self._listen()
-                    selector.register(listener, selectors.EVENT_READ)
-                    self.listening.set()
-                elif not self._wanted_up.is_set() and listener is not None:
-                    selector.unregister(listener)
-                    listener.close()
-                    listener = None
-                    while partners:
-                        drop(next(iter(partners)))
-                    self.listening.clear()
+                wanted = self._wanted
+                if wanted != self._mode:
+                    if wanted in ("up", "blackhole") and listener is None:
+                        listener = self._listen()
+                        selector.register(listener, selectors.EVENT_READ)
+                        self.listening.set()
+                    if wanted == "cut" and listener is not None:
+                        selector.unregister(listener)
+                        listener.close()
+                        listener = None
+                        self.listening.clear()
+                    if wanted == "cut" or self._mode == "blackhole":
+                        drop_all()
+                    with self._applied:
+                        self._mode = wanted
+                        self._applied.notify_all()
                 for key, _ in selector.select(timeout=0.05):
                     sock = key.fileobj
                     if sock is listener:
@@ -91,14 +116,14 @@ class PostgresLink:
                         try:
                             data = sock.recv(65536)
                             if data:
-                                partners[sock].sendall(data)
+                                if self._mode != "blackhole":
+                                    partners[sock].sendall(data)
                                 continue
                         except OSError:
                             pass
                         drop(sock)
         finally:
-            while partners:
-                drop(next(iter(partners)))
+            drop_all()
             if listener is not None:
                 listener.close()
             selector.close()
@@ -107,6 +132,10 @@ class PostgresLink:
         try:
             client, _ = listener.accept()
         except BlockingIOError:
+            return
+        if self._mode == "blackhole":  # the TCP handshake succeeds, then nothing ever answers
+            selector.register(client, selectors.EVENT_READ)
+            partners[client] = None
             return
         try:
             server = socket.create_connection(self.upstream, timeout=3)

@@ -21,6 +21,8 @@ def make_config(database_url: str, **overrides) -> dict:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOG_LEVEL": "WARNING",
+        # Every poll sees the database as it is now (tests that change it and poll again).
+        "HEALTHCHECK_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     return config
