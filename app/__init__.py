@@ -86,14 +86,18 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach the site's pages, and the navbar they share with the dashboard."""
+    from app.accounts.routes import bp as accounts_bp
     from app.auth import bp as auth_bp
+    from app.humanize import init_humanize
     from app.main import bp as main_bp
     from app.navigation import init_navigation
 
     init_navigation(app)
+    init_humanize(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -133,6 +133,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         # for a check of its own (still one at a time per process).
         "HEALTHCHECK_CACHE_SECONDS": env_seconds(environ, "HEALTHCHECK_CACHE_SECONDS", 1.0),
         "ALLOW_REGISTRATION": env_flag(environ, "ALLOW_REGISTRATION", True),
+        # Entries on a page of every paginated list (app.pagination).
+        "PER_PAGE": env_int(environ, "PER_PAGE", 20, minimum=1),
+        # How long a password-reset link works (app.accounts.tokens).
+        "RESET_TOKEN_HOURS": env_int(environ, "RESET_TOKEN_HOURS", 2, minimum=1),
         "REMEMBER_DAYS": remember_days,
         "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
         "REMEMBER_COOKIE_HTTPONLY": True,
