@@ -39,6 +39,7 @@ TOO_MANY = {
     ),
     "device": "There were too many failed attempts from this browser.",
     "register": "There were too many registrations from your network address.",
+    "reset": "There were too many password-reset requests for this address or from yours.",
 }
 
 
