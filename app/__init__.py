@@ -88,6 +88,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach the site's pages, and the navbar they share with the dashboard."""
+    from app.accounts.activity import init_activity
     from app.accounts.reset import bp as reset_bp
     from app.accounts.routes import bp as accounts_bp
     from app.auth import bp as auth_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
 
     init_navigation(app)
     init_humanize(app)
+    init_activity(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
