@@ -17,6 +17,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
+from app.accounts.tokens import reset_token
+from app.extensions import db
+from app.models import User
 from tests.support.browser import console_problems, fill
 from tests.support.users import create_user
 
@@ -122,11 +125,36 @@ PAGES = {
 }
 
 
+def shoot(browser, base: str, pages: dict[str, str], suffix: str = "") -> None:
+    """Save a screenshot of each page in light, dark and phone width."""
+    for theme in ("light", "dark"):
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.get(base + "/")
+        browser.execute_script(f"localStorage.setItem('stockdash-theme', '{theme}')")
+        for name, path in pages.items():
+            browser.get(base + path)
+            browser.save_screenshot(str(SHOTS / f"{name}{suffix}-{theme}.png"))
+    browser.execute_script("localStorage.setItem('stockdash-theme', 'light')")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    for name, path in pages.items():
+        browser.get(base + path)
+        browser.save_screenshot(str(SHOTS / f"{name}{suffix}-phone.png"))
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_screenshots_of_the_account_pages(live_app, live_server, browser):
     """Light, dark and phone views of every new page, for a person to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     user_id = create_user(live_app, email=EMAIL, password=FIRST_PASSWORD,
                           first_name="Grace", last_name="Hopper")  # fmt: skip
+    with live_app.test_request_context():
+        token = reset_token(db.session.get(User, user_id))
+    anonymous = {"reset-request-no-mail": "/reset-password/",
+                 "reset-password": f"/reset-password/{token}/",
+                 "reset-invalid": "/reset-password/garbage/"}  # fmt: skip
+    shoot(browser, live_server, anonymous)
+    expected = "/reset-password/garbage/ - Failed to load resource: the server responded with a "
+    assert all(expected in problem for problem in console_problems(browser))  # the bad link's 400
     browser.get(live_server + "/login/")
     for password in ("wrong one", FIRST_PASSWORD):
         submit(browser, {"email": EMAIL, "password": password})
@@ -134,16 +162,7 @@ def test_screenshots_of_the_account_pages(live_app, live_server, browser):
     browser.get(live_server + "/settings/profile/")
     submit(browser, {"about_me": "Admiral, computer scientist.\nInvented the first compiler."})
     WebDriverWait(browser, 20).until(lambda b: "/users/" in b.current_url)
-    for theme in ("light", "dark"):
-        browser.execute_script(f"localStorage.setItem('stockdash-theme', '{theme}')")
-        for name, path in PAGES.items():
-            browser.get(live_server + path.format(user_id=user_id))
-            browser.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))
-    browser.execute_script("localStorage.setItem('stockdash-theme', 'light')")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
-    for name, path in PAGES.items():
-        browser.get(live_server + path.format(user_id=user_id))
-        browser.save_screenshot(str(SHOTS / f"{name}-phone.png"))
-    browser.get(live_server + "/reset-password/")  # logged in: sent to the password page
+    account_pages = {name: path.format(user_id=user_id) for name, path in PAGES.items()}
+    shoot(browser, live_server, account_pages)
     problems = console_problems(browser)
     assert problems == [], "\n".join(problems)
