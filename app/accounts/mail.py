@@ -10,7 +10,7 @@ forks its workers, and threads do not survive a fork.
 
 from __future__ import annotations
 
-import logging
+import atexit
 import os
 import queue
 import threading
@@ -20,11 +20,10 @@ from flask import Flask, current_app
 from flask_mailman import EmailMessage
 
 from app.extensions import mail
+from app.logging import MAIL_DRAIN_S
 
 EXTENSION_KEY = "stockdash_mailer"
 MAIL_QUEUE_SIZE = 100
-
-logger = logging.getLogger(__name__)
 
 
 def mail_configured(app: Flask | None = None) -> bool:
@@ -106,6 +105,10 @@ def send_email(to: str, subject: str, body: str) -> bool:
 
 
 def init_mail(app: Flask) -> None:
-    """Bind Flask-Mailman and this process's mailer to the app."""
+    """Bind Flask-Mailman and this process's mailer to the app. At exit (a gunicorn worker
+    stopping), queued messages get up to MAIL_DRAIN_S to go out."""
     mail.init_app(app)
-    app.extensions[EXTENSION_KEY] = BackgroundMailer(app)
+    mailer = BackgroundMailer(app)
+    app.extensions[EXTENSION_KEY] = mailer
+    if mail_configured(app):
+        atexit.register(mailer.drain, MAIL_DRAIN_S)
