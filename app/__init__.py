@@ -71,6 +71,7 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions from `app.extensions` to this app."""
+    from app.accounts.mail import init_mail
     from app.auth.limits import init_limits
     from app.security.csrf import init_csrf
     from app.security.headers import init_security_headers
@@ -80,20 +81,29 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     init_limits(app)
     init_login(app)
+    init_mail(app)
     init_csrf(app, exempt_prefix="/dash/")
     init_security_headers(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach the site's pages, and the navbar they share with the dashboard."""
+    from app.accounts.activity import init_activity
+    from app.accounts.reset import bp as reset_bp
+    from app.accounts.routes import bp as accounts_bp
     from app.auth import bp as auth_bp
+    from app.humanize import init_humanize
     from app.main import bp as main_bp
     from app.navigation import init_navigation
 
     init_navigation(app)
+    init_humanize(app)
+    init_activity(app)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(reset_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""`flask users create`: accounts made by an operator (e.g. when registration is off)."""
+"""`flask users create` and `flask users reset-password`: accounts made and passwords set by an
+operator (e.g. when registration is off, or the site sends no e-mail)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
@@ -13,6 +15,21 @@ from app.models import User
 from app.passwords import hash_password
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+def read_password(password_stdin: bool) -> str:
+    """The new password: the first line of standard input, or asked for twice."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def fail_with_errors(form) -> None:
+    """Print a form's errors as `field: message` lines and exit 1."""
+    for field, errors in form.errors.items():
+        for error in errors:
+            click.echo(f"{field}: {error}", err=True)
+    raise SystemExit(1)
 
 
 @users_cli.command("create")
@@ -28,11 +45,7 @@ def create_user(email: str, first_name: str, last_name: str, password_stdin: boo
     """Create a user, checked by the same rules as the registration form."""
     from app.auth.forms import RegistrationForm
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-
+    password = read_password(password_stdin)
     form = RegistrationForm(
         formdata=MultiDict(
             {
@@ -46,10 +59,7 @@ def create_user(email: str, first_name: str, last_name: str, password_stdin: boo
         meta={"csrf": False},
     )
     if not form.validate():
-        for field, errors in form.errors.items():
-            for error in errors:
-                click.echo(f"{field}: {error}", err=True)
-        raise SystemExit(1)
+        fail_with_errors(form)
     user = User(
         email=form.email.data,
         first_name=form.first_name.data,
@@ -59,3 +69,32 @@ def create_user(email: str, first_name: str, last_name: str, password_stdin: boo
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created user {user.email} (id {user.id}).")
+
+
+@users_cli.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+def reset_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for EMAIL's account, by the registration form's rules; every session
+    and remember cookie of the account ends, as after a reset by e-mail."""
+    from app.accounts.forms import ResetPasswordForm
+    from app.auth.forms import normalise_email
+
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        click.echo(f"No account uses {email!r}.", err=True)
+        raise SystemExit(1)
+    password = read_password(password_stdin)
+    form = ResetPasswordForm(
+        formdata=MultiDict({"password": password, "password2": password}), meta={"csrf": False}
+    )
+    if not form.validate():
+        fail_with_errors(form)
+    user.password_hash = hash_password(password)
+    user.rotate_session_token()
+    db.session.commit()
+    click.echo(f"Set a new password for {user.email} (id {user.id}); every session was ended.")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 DEFAULT_LOGIN_RATE_LIMIT = "5 per minute;50 per hour"
 DEFAULT_REGISTER_RATE_LIMIT = "10 per hour"
+DEFAULT_RESET_RATE_LIMIT = "5 per hour"  # reset e-mails, per client address and per address
+MAIL_TIMEOUT_S = 5.0
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -129,10 +131,15 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "RATELIMIT_ENABLED": env_flag(environ, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
         "REGISTER_RATE_LIMIT": environ.get("REGISTER_RATE_LIMIT", DEFAULT_REGISTER_RATE_LIMIT),
+        "RESET_RATE_LIMIT": environ.get("RESET_RATE_LIMIT", DEFAULT_RESET_RATE_LIMIT),
         # How long one healthcheck result answers every poll (app.health); 0: each poll waits
         # for a check of its own (still one at a time per process).
         "HEALTHCHECK_CACHE_SECONDS": env_seconds(environ, "HEALTHCHECK_CACHE_SECONDS", 1.0),
         "ALLOW_REGISTRATION": env_flag(environ, "ALLOW_REGISTRATION", True),
+        # Entries on a page of every paginated list (app.pagination).
+        "PER_PAGE": env_int(environ, "PER_PAGE", 20, minimum=1),
+        # How long a password-reset link works (app.accounts.tokens).
+        "RESET_TOKEN_HOURS": env_int(environ, "RESET_TOKEN_HOURS", 2, minimum=1),
         "REMEMBER_DAYS": remember_days,
         "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -166,6 +173,12 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env_or_file(environ, "MAIL_PASSWORD"),
         "MAIL_FROM": environ.get("MAIL_FROM") or None,
+        # Flask-Mailman's names for the same settings (app.accounts.mail sends with it).
+        "MAIL_BACKEND": "smtp",
+        "MAIL_TIMEOUT": MAIL_TIMEOUT_S,
+        # The site's address as its users reach it, for links in e-mails (password resets);
+        # empty: the address of the request that asked (then set TRUSTED_HOSTS).
+        "SITE_URL": (environ.get("SITE_URL") or "").rstrip("/") or None,
         "ADMINS": admins,
         "TRUSTED_HOSTS": trusted_hosts or None,
         "PROXY_FIX": env_int(environ, "PROXY_FIX", 0, minimum=0),

@@ -18,9 +18,10 @@ from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler, S
 
 from flask import Flask
 
+from app.config import MAIL_TIMEOUT_S
+
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 MAIL_QUEUE_SIZE = 100
-MAIL_TIMEOUT_S = 5.0
 # At exit (a gunicorn worker stopping), how long queued e-mails may still take to go out.
 MAIL_DRAIN_S = 2.0
 

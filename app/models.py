@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, DateTime, Double, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -19,6 +30,9 @@ NAME_MAX = 64  # a user's first or last name
 TICKER_NAME_MAX = 255  # a ticker's company name or industry (`prices tickers` checks it)
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
+ABOUT_ME_MAX = 140
+USER_AGENT_MAX = 200  # a login event keeps this much of the browser's User-Agent
+ADDRESS_MAX = 45  # the longest textual IPv6 address (with an embedded IPv4 one)
 
 
 def utcnow() -> datetime:
@@ -47,6 +61,9 @@ class User(UserMixin, db.Model):
     )
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     login_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    about_me: Mapped[str] = mapped_column(String(ABOUT_ME_MAX), default="", server_default="")
+    # Written at most every LAST_SEEN_EVERY (app.accounts.activity), not on every request.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def full_name(self) -> str:
@@ -87,3 +104,44 @@ class StockPrice(db.Model):
     low: Mapped[float | None] = mapped_column(Double)
     close: Mapped[float] = mapped_column(Double)
     volume: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LoginOutcome(StrEnum):
+    """What a login attempt against an account came to (the values of LoginEvent.outcome)."""
+
+    SUCCESS = "success"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 (an outcome's name, not a password)
+    RATE_LIMITED = "rate_limited"
+
+    @property
+    def label(self) -> str:
+        """The outcome as the history page says it."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class LoginEvent(db.Model):
+    """One login attempt against an account, for its sign-in history (/settings/security/).
+
+    Deleted with its user by the database (ON DELETE CASCADE); app.accounts.events keeps at most
+    the newest LOGIN_EVENTS_KEPT per account, none older than LOGIN_EVENTS_DAYS.
+    """
+
+    __tablename__ = "login_events"
+    # The history page and the pruning both read one account's events by id, newest first.
+    __table_args__ = (Index("ix_login_events_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX), default="")
+    user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome as the history page says it."""
+        try:
+            return LoginOutcome(self.outcome).label
+        except ValueError:
+            return self.outcome

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask
+from flask_login import current_user
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,21 @@ class NavItem:
 
 # The navbar's links for a logged-in user; the one whose path is the page's is marked active.
 MAIN_LINKS: tuple[NavItem, ...] = (NavItem("Dashboard", "/dash/"),)
-# The user menu's links, above its "Log out" button; e.g. NavItem("Profile", "/profile/").
-USER_MENU: tuple[NavItem, ...] = ()
+# The user menu's links, above its "Log out" button; `{user_id}` in a path is the user's id.
+USER_MENU: tuple[NavItem, ...] = (
+    NavItem("Profile", "/users/{user_id}/"),
+    NavItem("Settings", "/settings/profile/"),
+)
 
 
 def navigation_context() -> dict:
     """What the navbar partial needs besides the request and the user."""
-    return {"main_links": MAIN_LINKS, "user_menu": USER_MENU}
+    user_menu: tuple[NavItem, ...] = ()
+    if current_user.is_authenticated:
+        user_menu = tuple(
+            NavItem(item.label, item.path.format(user_id=current_user.id)) for item in USER_MENU
+        )
+    return {"main_links": MAIN_LINKS, "user_menu": user_menu}
 
 
 def init_navigation(app: Flask) -> None:

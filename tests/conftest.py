@@ -22,6 +22,7 @@ from tests.support.browser import chromium_installed, start_chromium
 from tests.support.ci import require
 from tests.support.data import TEST_DATA_VARIABLE, real_price_file, write_subset
 from tests.support.databases import postgres_admin_connection, scratch_database
+from tests.support.mailbox import SMTPServer
 from tests.support.users import AuthActions, create_user
 
 SUBSET_TICKERS = ("AAPL", "MSFT", "GOOGL")
@@ -103,6 +104,22 @@ def user(app):
 def auth(client):
     """The form-submitting helper bound to `client`."""
     return AuthActions(client)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd); read what arrived in `.mailbox`."""
+    server = SMTPServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server):
+    """The app sending its e-mail to `smtp_server`."""
+    return make_app(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_FROM="site@example.com"
+    )
 
 
 @pytest.fixture(scope="session")

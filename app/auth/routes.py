@@ -18,12 +18,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.events import record_login_event
 from app.auth.devices import issue_device_cookie
 from app.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from app.auth.limits import Attempt, address_key, check_and_count, login_keys, refund
 from app.errors import render_error
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import LoginOutcome, User, utcnow
 from app.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.security.redirects import DEFAULT_NEXT, safe_next
 
@@ -38,6 +39,7 @@ TOO_MANY = {
     ),
     "device": "There were too many failed attempts from this browser.",
     "register": "There were too many registrations from your network address.",
+    "reset": "There were too many password-reset requests for this address or from yours.",
 }
 
 
@@ -101,21 +103,30 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         attempt = check_and_count("LOGIN_RATE_LIMIT", login_keys(form.email.data))
-        if not attempt.allowed:
-            return too_many_attempts(attempt)
         user = db.session.scalar(select(User).where(User.email == form.email.data))
+        remember = form.remember_me.data
+        if not attempt.allowed:
+            if user is not None:
+                record_login_event(user.id, LoginOutcome.RATE_LIMITED, remember)
+                db.session.commit()
+            return too_many_attempts(attempt)
         if user is None:
             burn_verification_time(form.password.data)
         elif verify_password(user.password_hash, form.password.data):
             refund(attempt)
             return complete_login(user, form, next_url)
+        else:
+            record_login_event(user.id, LoginOutcome.WRONG_PASSWORD, remember)
+            db.session.commit()
         form.password.errors.append(INVALID_CREDENTIALS)
     return render_template("auth/login.html", form=form, title="Log in")
 
 
 def complete_login(user: User, form: LoginForm, next_url: str):
-    """Record the login atomically, start a fresh session and redirect."""
-    values = {"login_count": User.login_count + 1, "last_login_at": utcnow()}
+    """Record the login atomically (and in the sign-in history), start a fresh session and
+    redirect."""
+    now = utcnow()
+    values = {"login_count": User.login_count + 1, "last_login_at": now, "last_seen_at": now}
     if needs_rehash(user.password_hash):
         values["password_hash"] = hash_password(form.password.data)
     # The increment is computed by the database, so concurrent logins are all counted.
@@ -123,6 +134,7 @@ def complete_login(user: User, form: LoginForm, next_url: str):
         update(User).where(User.id == user.id).values(**values),
         execution_options={"synchronize_session": False},
     )
+    record_login_event(user.id, LoginOutcome.SUCCESS, form.remember_me.data)
     db.session.commit()
     session.clear()  # no session fixation: nothing from before the login survives it
     login_user(user, remember=form.remember_me.data)

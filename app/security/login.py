@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app
-from flask_login import AnonymousUserMixin
+from flask import Flask, current_app, request, session
+from flask_login import AnonymousUserMixin, login_user
 
 from app.extensions import db, login_manager
 from app.models import User
-from app.security.identity import parse_login_identity
+from app.security.identity import login_identity, parse_login_identity
 
 
 def load_user_from_identity(identity: str) -> User | None:
@@ -25,6 +25,19 @@ def load_user_from_identity(identity: str) -> User | None:
     if user is None or user.session_token != token:
         return None
     return user
+
+
+def renew_login(user: User) -> None:
+    """Log this browser in again after `user`'s session token was rotated (password change,
+    "log out all other sessions"): every other session and remember cookie stays dead, this one
+    goes on, with the time it was first issued (so REMEMBER_DAYS still counts from the real
+    login) and a remember cookie again only if it had one."""
+    parsed = parse_login_identity(session.get("_user_id") or "")
+    issued = parsed[2] if parsed else None
+    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=cookie_name in request.cookies)
+    # login_user() stored an identity issued now; the remember cookie is written from this value.
+    session["_user_id"] = login_identity(user.id, user.session_token, issued)
 
 
 class AnonymousUser(AnonymousUserMixin):

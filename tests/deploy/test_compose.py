@@ -48,3 +48,12 @@ def test_no_literal_secrets_in_compose_or_stack():
             for key, value in environment(service).items():
                 if any(word in key for word in SECRET_WORDS) and not key.endswith("_FILE"):
                     assert "${" in value, f"{name}: {key} has a literal value"
+
+
+def test_compose_mail_catcher_is_for_development_only():
+    services = load_yaml("docker-compose.yml")["services"]
+    mailpit = services["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert mailpit["profiles"] == ["dev"], "`docker compose up` alone never starts it"
+    assert {port for _, port in published_ports(mailpit)} >= {"8025", "1025"}
+    assert "mailpit" not in services["web"].get("depends_on", {})

@@ -63,3 +63,10 @@ class AuthActions:
     def logout(self):
         token = csrf_token_from(self._client.get("/logout/"))
         return self._client.post("/logout/", data={"csrf_token": token})
+
+
+def submit(client, path, data=None, form_page=None):
+    """POST `data` to `path` with the CSRF token of the form on `form_page` (default `path`),
+    as a browser submitting that form would."""
+    token = csrf_token_from(client.get(form_page or path))
+    return client.post(path, data={"csrf_token": token, **(data or {})})
