@@ -50,8 +50,12 @@ def mail_site(make_app, smtp_server):
 
 
 def submit(browser, values: dict[str, str], button: str = "submit") -> None:
+    """Fill and submit a form, then wait for the answer's page: a next `fill` must not find the
+    old page's fields (a StaleElementReferenceException when the new page replaces them)."""
     fill(browser, values)
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, button).click()
+    WebDriverWait(browser, 20).until(EC.staleness_of(page))
 
 
 def wait_for_path(browser, base: str, path: str) -> None:

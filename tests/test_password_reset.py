@@ -152,6 +152,7 @@ def test_reset_requests_are_limited(make_app, smtp_server):
     client = app.test_client()
     assert [request_reset(client).status_code for _ in range(3)] == [302, 302, 429]
     assert request_reset(client, "nobody@example.com").status_code == 429  # the address's 2
+    assert len(smtp_server.mailbox.wait_for(2)) == 2  # the two requests let through were sent
 
 
 def test_without_mail_the_page_says_what_an_operator_runs(client, user):

@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 HOST = "127.0.0.1"
 
@@ -45,15 +46,63 @@ class Mailbox:
             return self.messages[:count]
 
 
+class Sessions:
+    """How many SMTP connections are open right now, and a way to wait for none."""
+
+    def __init__(self):
+        self.open = 0
+        self._changed = threading.Condition()
+
+    def change(self, by: int) -> None:
+        """Count a connection opened (+1) or closed (-1)."""
+        with self._changed:
+            self.open += by
+            self._changed.notify_all()
+
+    def wait_for_none(self, timeout: float) -> None:
+        """Return once no connection is open, or after `timeout` s."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.open == 0, timeout)
+
+
+class CountingController(Controller):
+    """aiosmtpd's Controller whose SMTP sessions report to `sessions` when they open and close."""
+
+    def __init__(self, handler, sessions: Sessions, **kwargs):
+        super().__init__(handler, **kwargs)
+        self.sessions = sessions
+
+    def factory(self):
+        """An SMTP protocol that counts its connection (see Sessions)."""
+        sessions = self.sessions
+
+        class CountingSMTP(SMTP):
+            def connection_made(self, transport):
+                sessions.change(+1)
+                super().connection_made(transport)
+
+            def connection_lost(self, error):
+                super().connection_lost(error)
+                sessions.change(-1)
+
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class SMTPServer:
     """aiosmtpd on a loopback port, with its Mailbox; `close()` stops it."""
 
     def __init__(self):
         self.mailbox = Mailbox()
         self.port = free_port()
-        self._controller = Controller(self.mailbox, hostname=HOST, port=self.port)
+        self.sessions = Sessions()
+        self._controller = CountingController(
+            self.mailbox, self.sessions, hostname=HOST, port=self.port
+        )
         self._controller.start()
 
-    def close(self) -> None:
-        """Stop the server."""
+    def close(self, grace: float = 5.0) -> None:
+        """Stop the server once the clients still connected have said QUIT (at most `grace` s):
+        stopping under an open session leaves its transport unclosed, a ResourceWarning that
+        fails the test whose mail thread was still sending."""
+        self.sessions.wait_for_none(grace)
         self._controller.stop()
