@@ -1,23 +1,20 @@
 """Logging: stdout always, a rotating file and error e-mails when configured.
 
 Error e-mails are sent off the request path: the request only puts the record on a bounded
-queue (`BackgroundHandler`, a QueueHandler) and a QueueListener thread talks to the mail
-server, so a slow or unreachable SMTP server delays no answer, and a burst of errors while it
-stalls drops e-mails (counted on stderr) instead of piling up memory.
+queue (`BackgroundHandler`, through app.background) and a thread talks to the mail server, so
+a slow or unreachable SMTP server delays no answer, and a burst of errors while it stalls drops
+e-mails (counted on stderr) instead of piling up memory.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
 import sys
-import threading
-import time
-from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler, SMTPHandler
+from logging.handlers import RotatingFileHandler, SMTPHandler
 
 from flask import Flask
 
+from app.background import BackgroundWorker
 from app.config import MAIL_TIMEOUT_S
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
@@ -26,41 +23,29 @@ MAIL_QUEUE_SIZE = 100
 MAIL_DRAIN_S = 2.0
 
 
-class BackgroundHandler(QueueHandler):
-    """Pass records to `target` through a bounded queue and a QueueListener thread.
+class BackgroundHandler(logging.Handler):
+    """Pass records to `target` through a BackgroundWorker (a bounded queue and its thread).
 
-    The listener is started on first use in each process (gunicorn forks workers from a
-    preloaded master, and threads do not survive a fork), and `close()`, which logging calls
-    at exit, gives the queued records up to MAIL_DRAIN_S to be handled.
+    `close()`, which logging calls at exit, gives the queued records up to MAIL_DRAIN_S to be
+    handled.
     """
 
     def __init__(self, target: logging.Handler, capacity: int = MAIL_QUEUE_SIZE):
-        super().__init__(queue.Queue(capacity))
+        super().__init__(target.level)
         self.target = target
-        self.capacity = capacity
-        self.setLevel(target.level)
+        self.worker: BackgroundWorker[logging.LogRecord] = BackgroundWorker(
+            target.handle, capacity, name="stockdash-error-mail"
+        )
         self.dropped = 0
-        self._listener: QueueListener | None = None
-        self._pid: int | None = None
-        self._start_lock = threading.Lock()
 
-    def _listening_queue(self) -> queue.Queue:
-        """This process's queue, with its listener running."""
-        if self._pid != os.getpid():
-            with self._start_lock:
-                if self._pid != os.getpid():
-                    # A fresh queue: whatever the parent had queued is the parent's to send.
-                    self.queue = queue.Queue(self.capacity)
-                    self._listener = QueueListener(self.queue, self.target)
-                    self._listener.start()
-                    self._pid = os.getpid()
-        return self.queue
+    @property
+    def capacity(self) -> int:
+        """How many records may wait."""
+        return self.worker.capacity
 
-    def enqueue(self, record: logging.LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:
         """Queue the record; when the queue is full, drop it and say so on stderr."""
-        try:
-            self._listening_queue().put_nowait(record)
-        except queue.Full:
+        if not self.worker.put(record):
             self.dropped += 1
             sys.stderr.write(
                 f"stockdash: error e-mail dropped, {self.capacity} already waiting "
@@ -69,18 +54,11 @@ class BackgroundHandler(QueueHandler):
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued record was handled, at most `timeout` s; True if so."""
-        deadline = time.monotonic() + timeout
-        while self._pid == os.getpid() and self.queue.unfinished_tasks:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return self.worker.drain(timeout)
 
     def close(self) -> None:
-        """Stop this process's listener once the queue is empty (or after MAIL_DRAIN_S)."""
-        if self._pid == os.getpid() and self._listener is not None and self.drain(MAIL_DRAIN_S):
-            self._listener.stop()
-            self._listener = None
+        """Let the queued records go out (at most MAIL_DRAIN_S), then close."""
+        self.drain(MAIL_DRAIN_S)
         super().close()
 
 

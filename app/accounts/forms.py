@@ -4,11 +4,11 @@ database column (see app.models)."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import PasswordField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.auth.forms import email_field, printable, strip
-from app.models import ABOUT_ME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from app.auth.forms import email_field, name_fields, new_password_fields
+from app.models import ABOUT_ME_MAX, PASSWORD_MAX
 
 
 def printable_lines(form, field) -> None:
@@ -34,36 +34,10 @@ def current_password_field(label: str = "Current password") -> PasswordField:
     )
 
 
-def new_password_fields() -> tuple[PasswordField, PasswordField]:
-    """A new password and its repetition, by the registration form's rules."""
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
-    password2 = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
-    return password, password2
-
-
 class ProfileForm(FlaskForm):
     """Names and "about me"."""
 
-    first_name = StringField(
-        "First name",
-        filters=[strip],
-        validators=[DataRequired(), Length(max=NAME_MAX), printable],
-        render_kw={"autocomplete": "given-name", "maxlength": NAME_MAX},
-    )
-    last_name = StringField(
-        "Last name",
-        filters=[strip],
-        validators=[DataRequired(), Length(max=NAME_MAX), printable],
-        render_kw={"autocomplete": "family-name", "maxlength": NAME_MAX},
-    )
+    first_name, last_name = name_fields()
     about_me = TextAreaField(
         "About me",
         filters=[normalise_newlines],

@@ -1,29 +1,24 @@
 """E-mail to users (password-reset links) through Flask-Mailman, sent off the request path.
 
 A view only puts the message on a bounded queue; a thread of this process hands it to the SMTP
-server (MAIL_SERVER, with MAIL_TIMEOUT), as app.logging does for error e-mails. So a slow or
-unreachable mail server delays no answer, the answer to a reset request takes as long whether
-or not a message was queued, and a burst while the server stalls drops messages (logged)
-instead of piling up memory. The thread is started on first use in each process: gunicorn
-forks its workers, and threads do not survive a fork.
+server (MAIL_SERVER, with MAIL_TIMEOUT), through app.background as app.logging does for error
+e-mails. So a slow or unreachable mail server delays no answer, the answer to a reset request
+takes as long whether or not a message was queued, and a burst while the server stalls drops
+messages (logged) instead of piling up memory.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
-import queue
-import threading
-import time
 
 from flask import Flask, current_app
 from flask_mailman import EmailMessage
 
+from app.background import BackgroundWorker
 from app.extensions import mail
-from app.logging import MAIL_DRAIN_S
+from app.logging import MAIL_DRAIN_S, MAIL_QUEUE_SIZE
 
 EXTENSION_KEY = "stockdash_mailer"
-MAIL_QUEUE_SIZE = 100
 
 
 def mail_configured(app: Flask | None = None) -> bool:
@@ -32,64 +27,38 @@ def mail_configured(app: Flask | None = None) -> bool:
 
 
 class BackgroundMailer:
-    """A bounded queue of messages and the thread that sends them, one of each per process."""
+    """The messages of this process, sent by a BackgroundWorker (a bounded queue, one thread)."""
 
     def __init__(self, app: Flask, capacity: int = MAIL_QUEUE_SIZE):
         self.app = app
-        self.capacity = capacity
-        self.queue: queue.Queue[EmailMessage] = queue.Queue(capacity)
-        self._pid: int | None = None
-        self._lock = threading.Lock()
+        self.worker: BackgroundWorker[EmailMessage] = BackgroundWorker(
+            self._deliver, capacity, name="stockdash-mailer"
+        )
 
-    def _running_queue(self) -> queue.Queue:
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    # A fresh queue: what the parent queued is the parent's to send.
-                    self.queue = queue.Queue(self.capacity)
-                    thread = threading.Thread(
-                        target=self._send_forever, args=(self.queue,), daemon=True,
-                        name="stockdash-mailer",
-                    )  # fmt: skip
-                    thread.start()
-                    self._pid = os.getpid()
-        return self.queue
-
-    def _send_forever(self, messages: queue.Queue) -> None:
-        while True:
-            message = messages.get()
-            try:
-                with self.app.app_context():
-                    message.send()
-            except Exception as error:
-                # WARNING, not ERROR: an error would be e-mailed to ADMINS through the same server.
-                self.app.logger.warning(
-                    "Could not send an e-mail to %s via %s:%s: %s: %s",
-                    ", ".join(message.to), self.app.config["MAIL_SERVER"],
-                    self.app.config["MAIL_PORT"], type(error).__name__, error,
-                )  # fmt: skip
-            finally:
-                messages.task_done()
+    def _deliver(self, message: EmailMessage) -> None:
+        try:
+            with self.app.app_context():
+                message.send()
+        except Exception as error:
+            # WARNING, not ERROR: an error would be e-mailed to ADMINS through the same server.
+            self.app.logger.warning(
+                "Could not send an e-mail to %s via %s:%s: %s: %s",
+                ", ".join(message.to), self.app.config["MAIL_SERVER"],
+                self.app.config["MAIL_PORT"], type(error).__name__, error,
+            )  # fmt: skip
 
     def send(self, message: EmailMessage) -> bool:
         """Queue `message`; False (and a warning in the log) when the queue is full."""
-        try:
-            self._running_queue().put_nowait(message)
-        except queue.Full:
-            self.app.logger.warning(
-                "E-mail to %s dropped: %d already waiting", ", ".join(message.to), self.capacity
-            )
-            return False
-        return True
+        if self.worker.put(message):
+            return True
+        self.app.logger.warning(
+            "E-mail to %s dropped: %d already waiting", ", ".join(message.to), self.worker.capacity
+        )
+        return False
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued message was handed over, at most `timeout` s; True if so."""
-        deadline = time.monotonic() + timeout
-        while self._pid == os.getpid() and self.queue.unfinished_tasks:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return self.worker.drain(timeout)
 
 
 def sender() -> str:

@@ -42,10 +42,8 @@ def email_field() -> EmailField:
     )
 
 
-class RegistrationForm(FlaskForm):
-    """Create an account."""
-
-    email = email_field()
+def name_fields() -> tuple[StringField, StringField]:
+    """First and last name, as the registration form and the profile editor ask for them."""
     first_name = StringField(
         "First name",
         filters=[strip],
@@ -58,16 +56,30 @@ class RegistrationForm(FlaskForm):
         validators=[DataRequired(), Length(max=NAME_MAX), printable],
         render_kw={"autocomplete": "family-name", "maxlength": NAME_MAX},
     )
+    return first_name, last_name
+
+
+def new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
+    """A new password and its repetition: the rules of registration, change and reset alike."""
     password = PasswordField(
-        "Password",
+        label,
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
     )
     password2 = PasswordField(
-        "Repeat password",
+        f"Repeat {label[0].lower()}{label[1:]}",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
         render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
     )
+    return password, password2
+
+
+class RegistrationForm(FlaskForm):
+    """Create an account."""
+
+    email = email_field()
+    first_name, last_name = name_fields()
+    password, password2 = new_password_fields("Password")
     submit = SubmitField("Register")
 
     def validate_email(self, field) -> None:
