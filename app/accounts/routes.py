@@ -14,10 +14,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 from wtforms import Field
 
@@ -30,7 +29,7 @@ from app.extensions import db
 from app.models import LoginEvent, LoginOutcome, User
 from app.pagination import ID_MAX, keyset_page
 from app.passwords import hash_password, verify_password
-from app.security.login import renew_login
+from app.security.login import end_login, renew_login
 
 bp = Blueprint("accounts", __name__)
 AVATAR_MAX_AGE = 86400
@@ -162,8 +161,5 @@ def delete_account():
         user_id = account().id
         db.session.execute(delete(User).where(User.id == user_id))
         db.session.commit()
-        session.clear()
-        logout_user()  # after clear(): it leaves the flag that deletes the remember cookie
-        flash("Your account has been deleted.", "info")
-        return redirect(url_for("main.index"))
+        return end_login("Your account has been deleted.")
     return render_template("settings/delete.html", form=form, title="Delete account")

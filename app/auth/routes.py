@@ -14,7 +14,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.models import LoginOutcome, User, utcnow
 from app.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+from app.security.login import end_login
 from app.security.redirects import DEFAULT_NEXT, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -151,8 +152,5 @@ def logout():
     if request.method == "POST":
         current_user.rotate_session_token()
         db.session.commit()
-        session.clear()
-        logout_user()  # after clear(): it leaves the flag that deletes the remember cookie
-        flash("You have been logged out.", "info")
-        return redirect(url_for("main.index"))
+        return end_login("You have been logged out.")
     return render_template("auth/logout.html", form=form, title="Log out")

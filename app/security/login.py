@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, request, session
-from flask_login import AnonymousUserMixin, login_user
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import AnonymousUserMixin, login_user, logout_user
+from werkzeug.wrappers import Response
 
 from app.extensions import db, login_manager
 from app.models import User
@@ -44,6 +45,16 @@ class AnonymousUser(AnonymousUserMixin):
     """The visitor before login; templates can ask for a name without checking first."""
 
     full_name = ""
+
+
+def end_login(message: str) -> Response:
+    """Log out of this browser (session and remember cookie) and go home, saying `message`.
+    The caller has already done what the ending means in the database (rotated the session
+    token, deleted the account) and committed it."""
+    session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember cookie
+    flash(message, "info")
+    return redirect(url_for("main.index"))
 
 
 def init_login(app: Flask) -> None:
