@@ -108,16 +108,21 @@ class TinySMTPServer:
         self.sock.close()
 
 
+def make_mailing_app(make_app, port):
+    """An app that e-mails its unhandled errors to ops@example.com through 127.0.0.1:`port`."""
+    return make_app(
+        TESTING=False,
+        PROPAGATE_EXCEPTIONS=False,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        ADMINS=["ops@example.com"],
+    )
+
+
 def test_unhandled_errors_are_emailed_to_admins(make_app):
     server = TinySMTPServer()
     try:
-        app = make_app(
-            TESTING=False,
-            PROPAGATE_EXCEPTIONS=False,
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=server.port,
-            ADMINS=["ops@example.com"],
-        )
+        app = make_mailing_app(make_app, server.port)
         (handler,) = [h for h in app.logger.handlers if isinstance(h, BackgroundHandler)]
         assert isinstance(handler.target, MailHandler)
         add_failing_route(app)
@@ -136,13 +141,7 @@ def test_a_mail_server_that_never_answers_delays_no_500_page(make_app):
     # Before, the e-mail was sent inside the request: every 500 took the SMTP timeout (5 s).
     server = StallingSMTPServer()
     try:
-        app = make_app(
-            TESTING=False,
-            PROPAGATE_EXCEPTIONS=False,
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=server.port,
-            ADMINS=["ops@example.com"],
-        )
+        app = make_mailing_app(make_app, server.port)
         add_failing_route(app)
         client = app.test_client()
         for _ in range(3):
