@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-from datetime import datetime
+import zlib
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.models import TICKER_NAME_MAX
 from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS, generate_rows
+from app.prices.importing import MAX_LINE_BYTES
 
 
 def run(runner, *args):
@@ -60,8 +62,8 @@ BAD_LINES = [
     b"2020-01-02,1,2",  # 14
     b'2020-01-02,1,2,0.5,"1,5",100,COMMA,',  # 15
     b"2020-01-02,1_000,2,0.5,1.5,100,UNDERSCORE,",  # 16
-    b'2020-01-02,1,2,0.5,1.5,100,"MULTI',  # 17
-    b'LINE",',  # 18: the record ends here
+    b'2020-01-02,1,2,0.5,1.5,100,"MULTI',  # 17: a quote never spans lines: rejected alone
+    b'LINE",',  # 18: a record of its own
     b"2020-01-02,1,2,0.5,1.5,100,BAD\xff,",  # 19: not UTF-8
     b"",  # 20: blank, ignored
     b"2020-01-03,,2,0.5,1.5,100,GOOD,",  # 21: warning, no open
@@ -86,7 +88,8 @@ EXPECTED_REJECTS = [
     (14, "expected 7 fields, found 3"),
     (15, "unparsable close '1,5'"),
     (16, "unparsable open '1_000'"),
-    (18, f"{UNPRINTABLE}: 'MULTI\\nLINE'"),
+    (17, "unterminated quote: a quoted field must end on its own line"),
+    (18, "expected 7 fields, found 2"),
     (19, f"{UNPRINTABLE}: 'BAD\\udcff'"),
 ]
 
@@ -98,17 +101,18 @@ def test_bad_rows_are_rejected_with_their_line_numbers(app, runner, tmp_path):
     assert result.exit_code == 1
     reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
     assert reported == [f"{source}:{line}: {reason}" for line, reason in EXPECTED_REJECTS]
-    assert "23 rows read, 6 inserted, 0 updated, 1 unchanged, 16 rejected, 4 warnings" in (
+    assert "24 rows read, 6 inserted, 0 updated, 1 unchanged, 17 rejected, 4 warnings" in (
         result.stdout
     )
 
     rejects = tmp_path / "bad.rejects.csv"
-    assert f"16 rejected rows written to {rejects}" in result.stdout
+    assert f"17 rejected rows written to {rejects}" in result.stdout
     with open(rejects, newline="", encoding="utf-8", errors="surrogateescape") as file:
         written = list(csv.reader(file))
     assert written[0] == ["file", "line", "reason", "record"]
     assert [(int(row[1]), row[2]) for row in written[1:]] == EXPECTED_REJECTS
     assert written[1][3:] == ["", "1", "2", "0.5", "1.5", "100", "NODATE", ""]
+    assert written[15][3:] == ['2020-01-02,1,2,0.5,1.5,100,"MULTI']  # the line as it was
     assert rejects.read_bytes().count(b"BAD\xff") == 1  # the bytes as they were read
 
     assert price_rows(app) == [
@@ -216,20 +220,81 @@ def test_unusable_files_are_reported_without_traceback(app, runner, tmp_path, co
     assert run(runner, "import", tmp_path / "missing.csv").exit_code == 2  # click: no such file
 
 
-def test_truncated_gzip_keeps_the_batches_before_the_cut(app, runner, tmp_path):
-    rows = [
-        (f"2020-01-01 00:{m // 60:02d}:{m % 60:02d}", 1, 2, 0.5, 1.5, 1, "AAA") for m in range(3000)
+def minute_rows(count: int, ticker: str = "AAA") -> list[tuple]:
+    """`count` one-minute bars from 2020-01-01 on."""
+    start = datetime(2020, 1, 1)
+    return [
+        ((start + timedelta(minutes=m)).isoformat(" "), 1, 2, 0.5, 1.5, m, ticker)
+        for m in range(count)
     ]
+
+
+def test_an_unterminated_quote_rejects_its_own_line_only(app, runner, tmp_path):
+    """The issue's file: 10,000 rows, one quote left open in the middle. It used to swallow the
+    4,096 lines after it into one field and reject that with an empty record."""
+    rows = minute_rows(10_000)
+    rows[5000] = (*rows[5000][:6], '"AAA')
+    source = tmp_path / "quote.csv"
+    write_prices(source, rows)
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    assert f"{source}:5002: unterminated quote: a quoted field must end on its own line" in (
+        result.stderr
+    )
+    assert "10000 rows read, 9999 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(9999,)]
+    with open(tmp_path / "quote.rejects.csv", newline="") as file:
+        written = list(csv.reader(file))[1:]
+    assert [row[1:] for row in written] == [
+        ["5002", "unterminated quote: a quoted field must end on its own line",
+         f'{rows[5000][0]},1,2,0.5,1.5,5000,"AAA']
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [200_000, 3_000], ids=["several-batches", "one-batch"])
+def test_a_cut_gzip_keeps_every_whole_row_before_the_cut(app, runner, tmp_path, count):
+    """Cut at two thirds: every whole row before the cut is stored, the summary says exactly
+    what the table holds, and the command names the line where reading stopped (exit 3). It used
+    to roll back the batch in flight while counting it "unchanged", and to drop the rows of the
+    chunk the cut fell in (all of them in a small file)."""
     plain = tmp_path / "plain.csv"
-    write_prices(plain, rows)
+    write_prices(plain, minute_rows(count))
     data = gzip.compress(plain.read_bytes())
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    result = run(runner, "import", "--batch-size", 100, cut)
+    readable = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    whole = readable.count(b"\n") - 1  # the header is no row
+    assert count // 2 < whole < count
+
+    result = run(runner, "import", cut)
+    assert result.exit_code == 3
+    line = whole + 2  # the header is line 1
+    assert f"{cut}: the file is cut or damaged at line {line} (" in result.stderr
+    assert f"the rows before line {line} were read, nothing from line {line} on" in result.stderr
+    assert f"{whole} rows read, {whole} inserted, 0 updated, 0 unchanged, 0 rejected" in (
+        result.stdout
+    )
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(whole,)]
+
+    again = run(runner, "import", cut)  # the same file again: the summary still adds up
+    assert again.exit_code == 3
+    assert f"{whole} rows read, 0 inserted, 0 updated, {whole} unchanged, 0 rejected" in (
+        again.stdout
+    )
+
+
+def test_a_line_longer_than_the_limit_is_rejected_with_its_number(app, runner, tmp_path):
+    source = tmp_path / "long.csv"
+    write_prices(source, minute_rows(3))
+    with source.open("a") as file:
+        file.write(f"2021-01-01,1,2,0.5,1.5,1,{'A' * MAX_LINE_BYTES}\n")
+        file.write("2021-01-02,1,2,0.5,1.5,1,BBB\n")
+    result = run(runner, "import", source)
     assert result.exit_code == 1
-    assert f"{cut}: cannot read the file to its end" in result.stderr
-    stored = fetch(app, "SELECT count(*) FROM stock_prices")[0][0]
-    assert 0 < stored < 3000 and stored % 100 == 0
+    size = MAX_LINE_BYTES + len("2021-01-01,1,2,0.5,1.5,1,\n")
+    assert f"{source}:5: line longer than {MAX_LINE_BYTES} bytes ({size} bytes)" in result.stderr
+    assert "5 rows read, 4 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(4,)]
 
 
 def test_tickers_command_sets_names_and_industries(app, runner, tmp_path):

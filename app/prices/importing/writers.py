@@ -201,12 +201,15 @@ def open_writer(engine: Engine, replace: bool = False) -> BatchWriter:
 class BackgroundWriter:
     """Runs `writer.write()` in a thread, so that the database stores one batch while Python
     parses the next (the driver releases the GIL while it waits for the server). At most one
-    batch waits in the queue, which bounds memory."""
+    batch waits in the queue, which bounds memory. `submitted` and `stored` count rows handed
+    in and rows of the batches committed, so that what an abort dropped is known exactly."""
 
     def __init__(self, writer: BatchWriter):
         self.writer = writer
         self.inserted = 0
         self.updated = 0
+        self.submitted = 0
+        self.stored = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="price-writer", daemon=True)
@@ -221,6 +224,7 @@ class BackgroundWriter:
                 return
             self.inserted += inserted
             self.updated += updated
+            self.stored += len(batch)
 
     def _check(self) -> None:
         if self.error is not None:
@@ -238,6 +242,7 @@ class BackgroundWriter:
     def submit(self, batch: Batch) -> None:
         """Queue one batch; blocks while the previous one waits. Raises the writer's error."""
         self._check()
+        self.submitted += len(batch)
         self._put(batch)
 
     def finish(self) -> None:
