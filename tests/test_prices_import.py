@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import zlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,9 @@ from app.extensions import db
 from app.models import TICKER_NAME_MAX
 from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS, generate_rows
 from app.prices.importing import MAX_LINE_BYTES
+from dashapp import ids
+from tests.support.dash_client import call, callback_key
+from tests.test_ticker_end_to_end import view_of
 
 
 def run(runner, *args):
@@ -424,3 +428,40 @@ def test_tickers_command_counts_the_records_it_cannot_split(app, runner, tmp_pat
     assert f"{source}:3: malformed CSV: field larger than field limit ({limit})" in result.stderr
     # The summary counts what was read, the record the csv module could not split included.
     assert f"{source}: 3 rows read, 2 tickers stored, 1 rejected" in result.stdout
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["vectorised", "csv-module"])
+def test_dates_outside_1900_to_tomorrow_are_rejected_and_the_chart_still_works(
+    app, runner, client, auth, user, tmp_path, quoted
+):
+    """Year 1 used to be stored, and the ticker's chart, CSV and zoom answered 500 for good."""
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    ticker = '"ACME"' if quoted else "ACME"
+    days = ["2020-01-02", "0001-01-03", "9999-12-31", "1899-12-31", "0001-01-01T00:00:00+01:00",
+            "1900-01-01", tomorrow.isoformat(), (tomorrow + timedelta(days=1)).isoformat()]
+    source = tmp_path / "dates.csv"
+    source.write_text("date,open,high,low,close,volume,ticker\n" + "".join(
+        f"{day},1,2,0.5,{number},1,{ticker}\n" for number, day in enumerate(days, start=1)
+    ))  # fmt: skip
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    reason = f"date out of range 1900-01-01 to {tomorrow}"
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
+    assert reported == [
+        f"{source}:{line}: {reason}: {days[line - 2]!r}" for line in (3, 4, 5, 6, 9)
+    ]
+    assert [row[5] for row in price_rows(app)] == [6.0, 1.0, 7.0]  # 1900, 2020, tomorrow
+
+    auth.login()
+    view = view_of(app, client, "?tickers=ACME")
+    chart = call(client, app, callback_key(app, "price-chart.figure", "notices"),
+                 [(ids.VIEW, "data", view)], state=[(ids.THEME, "data", "light")])
+    assert chart.status_code == 200
+    traces = chart.get_json()["response"][ids.PRICE_CHART]["figure"]["data"]
+    assert [trace["name"] for trace in traces if trace.get("name") == "ACME"]
+    download = call(client, app, callback_key(app, "download.data"),
+                    [(ids.DOWNLOAD_BUTTON, "n_clicks", 1)],
+                    state=[(ids.VIEW, "data", view), (ids.SHOWN_RANGE, "data", None)])
+    assert download.status_code == 200
+    content = download.get_json()["response"][ids.DOWNLOAD]["data"]["content"]
+    assert [float(row["close"]) for row in csv.DictReader(io.StringIO(content))] == [6, 1, 7]
