@@ -465,3 +465,40 @@ def test_dates_outside_1900_to_tomorrow_are_rejected_and_the_chart_still_works(
     assert download.status_code == 200
     content = download.get_json()["response"][ids.DOWNLOAD]["data"]["content"]
     assert [float(row["close"]) for row in csv.DictReader(io.StringIO(content))] == [6, 1, 7]
+
+
+def test_warnings_are_listed_with_line_kind_and_value(app, runner, tmp_path):
+    """Negative and zero prices used to be stored silently, and the other warnings only
+    counted: each is now a row of the warnings file, and the summary gives them by kind."""
+    source = tmp_path / "odd.csv"
+    write_prices(source, [
+        ("2020-01-02", 1, 2, 0.5, 1.5, 100, "AAA"),  # 2: fine
+        ("2020-01-03", -1, 2, 0, 0, 100, "AAA"),  # 3: negative open, zero low and close
+        ("2020-01-06", "", 2, 0.5, 1.5, "", "AAA"),  # 4: no open, no volume
+        ("2020-01-07", 1, 2, 0.5, 2.5, 100, "AAA"),  # 5: close above high
+        ("2020-01-08", 1, 2, -0.5, 2.5, 100, "AAA"),  # 6: close above high, negative low
+        ("2020-01-02", 9, 9, 9, 9, 9, "AAA"),  # 7: line 2's key again (line 2 is kept)
+    ])  # fmt: skip
+    listed = tmp_path / "listed.csv"
+    result = run(runner, "import", "--warnings", listed, source)
+    assert result.exit_code == 0, result.output
+    assert "6 rows read, 5 inserted, 0 updated, 1 unchanged, 0 rejected, 6 warnings" in (
+        result.stdout
+    )
+    assert (
+        f"{source}: 6 warnings (2 price not positive, 2 close outside low-high, 1 missing value, "
+        f"1 key repeated in the file), written to {listed}"  # most first, then as first met
+    ) in result.stdout
+    with listed.open(newline="") as file:
+        assert list(csv.reader(file)) == [
+            ["file", "line", "kind", "value"],
+            [str(source), "3", "price not positive", "open=-1.0 low=0.0 close=0.0"],
+            [str(source), "4", "missing value", "open volume"],
+            [str(source), "5", "close outside low-high", "low=0.5 close=2.5 high=2.0"],
+            [str(source), "6", "close outside low-high", "low=-0.5 close=2.5 high=2.0"],
+            [str(source), "6", "price not positive", "low=-0.5"],
+            [str(source), "7", "key repeated in the file", "AAA 2020-01-02T00:00:00.000000"],
+        ]
+    assert not (tmp_path / "odd.warnings.csv").exists()  # --warnings chose the place
+    assert run(runner, "import", source).exit_code == 0
+    assert (tmp_path / "odd.warnings.csv").exists()  # the default: beside the input
