@@ -502,3 +502,40 @@ def test_warnings_are_listed_with_line_kind_and_value(app, runner, tmp_path):
     assert not (tmp_path / "odd.warnings.csv").exists()  # --warnings chose the place
     assert run(runner, "import", source).exit_code == 0
     assert (tmp_path / "odd.warnings.csv").exists()  # the default: beside the input
+
+
+# A database that refuses a row, as a full disk or a broken connection would refuse a batch.
+REFUSE_BIG_CLOSE = {
+    "sqlite": (
+        "CREATE TRIGGER refuse_big_close BEFORE INSERT ON stock_prices WHEN NEW.close >= 100 "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        "DROP TRIGGER refuse_big_close",
+    ),
+    "postgresql": (
+        "ALTER TABLE stock_prices ADD CONSTRAINT refuse_big_close CHECK (close < 100) NOT VALID",
+        "ALTER TABLE stock_prices DROP CONSTRAINT refuse_big_close",
+    ),
+}
+
+
+def test_a_database_error_exits_4_and_the_summary_counts_the_rolled_back_rows(
+    app, runner, tmp_path
+):
+    source = tmp_path / "refused.csv"
+    write_prices(source, [(f"2020-01-0{day}", 1, 2, 0.5, 1.5 if day < 6 else 150, 1, "AAA")
+                          for day in range(1, 7)])  # fmt: skip
+    with app.app_context():
+        create, drop = REFUSE_BIG_CLOSE[db.engine.dialect.name]
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(create)
+    try:
+        result = run(runner, "import", "--batch-size", 2, source)
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(drop)
+    assert result.exit_code == 4
+    assert "Database error, the batch in progress was rolled back" in result.stderr
+    assert (
+        "6 rows read, 4 inserted, 0 updated, 0 unchanged, 0 rejected, 2 not stored (rolled back)"
+    ) in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(4,)]

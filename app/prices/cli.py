@@ -125,6 +125,9 @@ def import_command(
             except OSError as error:  # cannot be opened (a read error later is DamagedFile)
                 echo_error(f"{path}: cannot read the file: {error.strerror or error}")
                 status = max(status, EXIT_REJECTED)
+            except DATABASE_ERRORS as error:  # the files after this one are not read
+                echo_error(f"Database error, the batch in progress was rolled back: {error}")
+                status = EXIT_DATABASE
             finally:
                 if rejects is not shared_rejects:
                     rejects.close()
@@ -135,6 +138,8 @@ def import_command(
             if stats.rejected:
                 status = max(status, EXIT_REJECTED)
             total.add(stats)
+            if status == EXIT_DATABASE:
+                break
     except KeyboardInterrupt:
         echo_error(
             "Interrupted: every batch stored before the interruption is kept; "

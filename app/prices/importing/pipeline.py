@@ -120,6 +120,7 @@ def import_file(
     source = str(path)
     binary, raw = open_binary(path)
     background: BackgroundWriter | None = None
+    to_store = 0  # good rows handed to the writer: what it did not commit was rolled back
     try:
         chunks = ByteLines(binary)
         lines = TextLines()
@@ -149,9 +150,10 @@ def import_file(
                     lines.number += count
             if parsed is None:
                 parsed = read_records(lines, row_parser, rejects, source, batch_size)
+            keep, repeat = parsed.batch.key_masks(replace)
             stats.read += parsed.read
             stats.rejected += parsed.rejected
-            keep, repeat = parsed.batch.key_masks(replace)
+            to_store += int(keep.sum())
             flags = parsed.warning | np.where(repeat, REPEATED_KEY, 0).astype(np.uint8)
             record_warnings(parsed, flags, source, stats, warnings)
             if keep.any():
@@ -171,7 +173,7 @@ def import_file(
         if background is not None:
             stats.inserted += background.inserted
             stats.updated += background.updated
-            stats.not_stored += background.submitted - background.stored
+            stats.not_stored += to_store - background.stored
         stats.seconds = time.perf_counter() - started
         binary.close()
         raw.close()

@@ -201,14 +201,13 @@ def open_writer(engine: Engine, replace: bool = False) -> BatchWriter:
 class BackgroundWriter:
     """Runs `writer.write()` in a thread, so that the database stores one batch while Python
     parses the next (the driver releases the GIL while it waits for the server). At most one
-    batch waits in the queue, which bounds memory. `submitted` and `stored` count rows handed
-    in and rows of the batches committed, so that what an abort dropped is known exactly."""
+    batch waits in the queue, which bounds memory. `stored` counts the rows of the batches
+    committed, so that what an abort or an error dropped is known exactly."""
 
     def __init__(self, writer: BatchWriter):
         self.writer = writer
         self.inserted = 0
         self.updated = 0
-        self.submitted = 0
         self.stored = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
@@ -242,7 +241,6 @@ class BackgroundWriter:
     def submit(self, batch: Batch) -> None:
         """Queue one batch; blocks while the previous one waits. Raises the writer's error."""
         self._check()
-        self.submitted += len(batch)
         self._put(batch)
 
     def finish(self) -> None:
