@@ -13,7 +13,9 @@ directory, and imports the real file (`STOCKDASH_TEST_DATA`, by default
 - `import (new rows)`: app.prices.importing into an empty stock_prices (parse, validate, binary
   COPY);
 - `import (re-import)`: the same file again (every row already stored: the merge path);
-- SQLite: the same two imports.
+- SQLite: the same two imports;
+- `parse only`: the whole file through the importer into a writer that discards the batches
+  (no database: the parser's own cost).
 
 Each variant runs `--runs` times, alternating, on an emptied table; the ratios to the bare
 `\\copy` are given best to best (the least disturbed runs of a shared machine) and median to
@@ -74,6 +76,31 @@ def run_import(app, data: Path) -> ImportStats:
         return stats
 
 
+class DiscardWriter:
+    """A writer that stores nothing: what is left of an import is the parse."""
+
+    def write(self, rows) -> tuple[int, int]:
+        """Count the batch as inserted, store nothing."""
+        return len(rows), 0
+
+    def cancel(self) -> None:
+        """Nothing is ever in progress."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def parse_only(data: Path) -> float:
+    """Seconds for the importer to read and parse `data`, the batches discarded."""
+    rejects = RejectLog(Path(tempfile.gettempdir()) / "bench.rejects.csv", print)
+    try:
+        stats = import_file(data, DiscardWriter(), rejects)
+    finally:
+        rejects.close()
+    assert stats.read == ROWS and stats.rejected == 0, stats
+    return stats.seconds
+
+
 def empty(app) -> None:
     """Delete every price and ticker (TRUNCATE on PostgreSQL, DELETE where that is all there is)."""
     statements = ["DELETE FROM stock_prices", "DELETE FROM stock_tickers"]
@@ -127,7 +154,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         sqlite_app = create_app(bench_config(f"sqlite:///{directory}/bench.db"))
         migrate(sqlite_app)
-        sqlite = rounds(options.runs, {"SQLite": lambda: new_rows_then_again(sqlite_app, data)})
+        sqlite = rounds(
+            options.runs,
+            {
+                "SQLite": lambda: new_rows_then_again(sqlite_app, data),
+                "parse": lambda: parse_only(data),
+            },
+        )
         with sqlite_app.app_context():
             db.engine.dispose()
 
@@ -135,6 +168,7 @@ def main() -> None:
     for backend, imports in (("PostgreSQL", postgres["PostgreSQL"]), ("SQLite", sqlite["SQLite"])):
         results[f"{backend} import, new rows"] = [first for first, _ in imports]
         results[f"{backend} re-import, all rows stored"] = [again for _, again in imports]
+    results["parse only (batches discarded)"] = sqlite["parse"]
     print(table(results))
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import gzip
-from datetime import datetime
+import io
+import zlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +14,10 @@ from sqlalchemy import text
 from app.extensions import db
 from app.models import TICKER_NAME_MAX
 from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS, generate_rows
+from app.prices.importing import MAX_LINE_BYTES
+from dashapp import ids
+from tests.support.dash_client import call, callback_key
+from tests.test_ticker_end_to_end import view_of
 
 
 def run(runner, *args):
@@ -60,8 +66,8 @@ BAD_LINES = [
     b"2020-01-02,1,2",  # 14
     b'2020-01-02,1,2,0.5,"1,5",100,COMMA,',  # 15
     b"2020-01-02,1_000,2,0.5,1.5,100,UNDERSCORE,",  # 16
-    b'2020-01-02,1,2,0.5,1.5,100,"MULTI',  # 17
-    b'LINE",',  # 18: the record ends here
+    b'2020-01-02,1,2,0.5,1.5,100,"MULTI',  # 17: a quote never spans lines: rejected alone
+    b'LINE",',  # 18: a record of its own
     b"2020-01-02,1,2,0.5,1.5,100,BAD\xff,",  # 19: not UTF-8
     b"",  # 20: blank, ignored
     b"2020-01-03,,2,0.5,1.5,100,GOOD,",  # 21: warning, no open
@@ -86,7 +92,8 @@ EXPECTED_REJECTS = [
     (14, "expected 7 fields, found 3"),
     (15, "unparsable close '1,5'"),
     (16, "unparsable open '1_000'"),
-    (18, f"{UNPRINTABLE}: 'MULTI\\nLINE'"),
+    (17, "unterminated quote: a quoted field must end on its own line"),
+    (18, "expected 7 fields, found 2"),
     (19, f"{UNPRINTABLE}: 'BAD\\udcff'"),
 ]
 
@@ -98,17 +105,18 @@ def test_bad_rows_are_rejected_with_their_line_numbers(app, runner, tmp_path):
     assert result.exit_code == 1
     reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
     assert reported == [f"{source}:{line}: {reason}" for line, reason in EXPECTED_REJECTS]
-    assert "23 rows read, 6 inserted, 0 updated, 1 unchanged, 16 rejected, 4 warnings" in (
+    assert "24 rows read, 6 inserted, 0 updated, 1 unchanged, 17 rejected, 4 warnings" in (
         result.stdout
     )
 
     rejects = tmp_path / "bad.rejects.csv"
-    assert f"16 rejected rows written to {rejects}" in result.stdout
+    assert f"17 rejected rows written to {rejects}" in result.stdout
     with open(rejects, newline="", encoding="utf-8", errors="surrogateescape") as file:
         written = list(csv.reader(file))
     assert written[0] == ["file", "line", "reason", "record"]
     assert [(int(row[1]), row[2]) for row in written[1:]] == EXPECTED_REJECTS
     assert written[1][3:] == ["", "1", "2", "0.5", "1.5", "100", "NODATE", ""]
+    assert written[15][3:] == ['2020-01-02,1,2,0.5,1.5,100,"MULTI']  # the line as it was
     assert rejects.read_bytes().count(b"BAD\xff") == 1  # the bytes as they were read
 
     assert price_rows(app) == [
@@ -216,20 +224,81 @@ def test_unusable_files_are_reported_without_traceback(app, runner, tmp_path, co
     assert run(runner, "import", tmp_path / "missing.csv").exit_code == 2  # click: no such file
 
 
-def test_truncated_gzip_keeps_the_batches_before_the_cut(app, runner, tmp_path):
-    rows = [
-        (f"2020-01-01 00:{m // 60:02d}:{m % 60:02d}", 1, 2, 0.5, 1.5, 1, "AAA") for m in range(3000)
+def minute_rows(count: int, ticker: str = "AAA") -> list[tuple]:
+    """`count` one-minute bars from 2020-01-01 on."""
+    start = datetime(2020, 1, 1)
+    return [
+        ((start + timedelta(minutes=m)).isoformat(" "), 1, 2, 0.5, 1.5, m, ticker)
+        for m in range(count)
     ]
+
+
+def test_an_unterminated_quote_rejects_its_own_line_only(app, runner, tmp_path):
+    """The issue's file: 10,000 rows, one quote left open in the middle. It used to swallow the
+    4,096 lines after it into one field and reject that with an empty record."""
+    rows = minute_rows(10_000)
+    rows[5000] = (*rows[5000][:6], '"AAA')
+    source = tmp_path / "quote.csv"
+    write_prices(source, rows)
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    assert f"{source}:5002: unterminated quote: a quoted field must end on its own line" in (
+        result.stderr
+    )
+    assert "10000 rows read, 9999 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(9999,)]
+    with open(tmp_path / "quote.rejects.csv", newline="") as file:
+        written = list(csv.reader(file))[1:]
+    assert [row[1:] for row in written] == [
+        ["5002", "unterminated quote: a quoted field must end on its own line",
+         f'{rows[5000][0]},1,2,0.5,1.5,5000,"AAA']
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [200_000, 3_000], ids=["several-batches", "one-batch"])
+def test_a_cut_gzip_keeps_every_whole_row_before_the_cut(app, runner, tmp_path, count):
+    """Cut at two thirds: every whole row before the cut is stored, the summary says exactly
+    what the table holds, and the command names the line where reading stopped (exit 3). It used
+    to roll back the batch in flight while counting it "unchanged", and to drop the rows of the
+    chunk the cut fell in (all of them in a small file)."""
     plain = tmp_path / "plain.csv"
-    write_prices(plain, rows)
+    write_prices(plain, minute_rows(count))
     data = gzip.compress(plain.read_bytes())
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    result = run(runner, "import", "--batch-size", 100, cut)
+    readable = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    whole = readable.count(b"\n") - 1  # the header is no row
+    assert count // 2 < whole < count
+
+    result = run(runner, "import", cut)
+    assert result.exit_code == 3
+    line = whole + 2  # the header is line 1
+    assert f"{cut}: the file is cut or damaged at line {line} (" in result.stderr
+    assert f"the rows before line {line} were read, nothing from line {line} on" in result.stderr
+    assert f"{whole} rows read, {whole} inserted, 0 updated, 0 unchanged, 0 rejected" in (
+        result.stdout
+    )
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(whole,)]
+
+    again = run(runner, "import", cut)  # the same file again: the summary still adds up
+    assert again.exit_code == 3
+    assert f"{whole} rows read, 0 inserted, 0 updated, {whole} unchanged, 0 rejected" in (
+        again.stdout
+    )
+
+
+def test_a_line_longer_than_the_limit_is_rejected_with_its_number(app, runner, tmp_path):
+    source = tmp_path / "long.csv"
+    write_prices(source, minute_rows(3))
+    with source.open("a") as file:
+        file.write(f"2021-01-01,1,2,0.5,1.5,1,{'A' * MAX_LINE_BYTES}\n")
+        file.write("2021-01-02,1,2,0.5,1.5,1,BBB\n")
+    result = run(runner, "import", source)
     assert result.exit_code == 1
-    assert f"{cut}: cannot read the file to its end" in result.stderr
-    stored = fetch(app, "SELECT count(*) FROM stock_prices")[0][0]
-    assert 0 < stored < 3000 and stored % 100 == 0
+    size = MAX_LINE_BYTES + len("2021-01-01,1,2,0.5,1.5,1,\n")
+    assert f"{source}:5: line longer than {MAX_LINE_BYTES} bytes ({size} bytes)" in result.stderr
+    assert "5 rows read, 4 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(4,)]
 
 
 def test_tickers_command_sets_names_and_industries(app, runner, tmp_path):
@@ -359,3 +428,114 @@ def test_tickers_command_counts_the_records_it_cannot_split(app, runner, tmp_pat
     assert f"{source}:3: malformed CSV: field larger than field limit ({limit})" in result.stderr
     # The summary counts what was read, the record the csv module could not split included.
     assert f"{source}: 3 rows read, 2 tickers stored, 1 rejected" in result.stdout
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["vectorised", "csv-module"])
+def test_dates_outside_1900_to_tomorrow_are_rejected_and_the_chart_still_works(
+    app, runner, client, auth, user, tmp_path, quoted
+):
+    """Year 1 used to be stored, and the ticker's chart, CSV and zoom answered 500 for good."""
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    ticker = '"ACME"' if quoted else "ACME"
+    days = ["2020-01-02", "0001-01-03", "9999-12-31", "1899-12-31", "0001-01-01T00:00:00+01:00",
+            "1900-01-01", tomorrow.isoformat(), (tomorrow + timedelta(days=1)).isoformat()]
+    source = tmp_path / "dates.csv"
+    source.write_text("date,open,high,low,close,volume,ticker\n" + "".join(
+        f"{day},1,2,0.5,{number},1,{ticker}\n" for number, day in enumerate(days, start=1)
+    ))  # fmt: skip
+    result = run(runner, "import", source)
+    assert result.exit_code == 1
+    reason = f"date out of range 1900-01-01 to {tomorrow}"
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(source))]
+    assert reported == [
+        f"{source}:{line}: {reason}: {days[line - 2]!r}" for line in (3, 4, 5, 6, 9)
+    ]
+    assert [row[5] for row in price_rows(app)] == [6.0, 1.0, 7.0]  # 1900, 2020, tomorrow
+
+    auth.login()
+    view = view_of(app, client, "?tickers=ACME")
+    chart = call(client, app, callback_key(app, "price-chart.figure", "notices"),
+                 [(ids.VIEW, "data", view)], state=[(ids.THEME, "data", "light")])
+    assert chart.status_code == 200
+    traces = chart.get_json()["response"][ids.PRICE_CHART]["figure"]["data"]
+    assert [trace["name"] for trace in traces if trace.get("name") == "ACME"]
+    download = call(client, app, callback_key(app, "download.data"),
+                    [(ids.DOWNLOAD_BUTTON, "n_clicks", 1)],
+                    state=[(ids.VIEW, "data", view), (ids.SHOWN_RANGE, "data", None)])
+    assert download.status_code == 200
+    content = download.get_json()["response"][ids.DOWNLOAD]["data"]["content"]
+    assert [float(row["close"]) for row in csv.DictReader(io.StringIO(content))] == [6, 1, 7]
+
+
+def test_warnings_are_listed_with_line_kind_and_value(app, runner, tmp_path):
+    """Negative and zero prices used to be stored silently, and the other warnings only
+    counted: each is now a row of the warnings file, and the summary gives them by kind."""
+    source = tmp_path / "odd.csv"
+    write_prices(source, [
+        ("2020-01-02", 1, 2, 0.5, 1.5, 100, "AAA"),  # 2: fine
+        ("2020-01-03", -1, 2, 0, 0, 100, "AAA"),  # 3: negative open, zero low and close
+        ("2020-01-06", "", 2, 0.5, 1.5, "", "AAA"),  # 4: no open, no volume
+        ("2020-01-07", 1, 2, 0.5, 2.5, 100, "AAA"),  # 5: close above high
+        ("2020-01-08", 1, 2, -0.5, 2.5, 100, "AAA"),  # 6: close above high, negative low
+        ("2020-01-02", 9, 9, 9, 9, 9, "AAA"),  # 7: line 2's key again (line 2 is kept)
+    ])  # fmt: skip
+    listed = tmp_path / "listed.csv"
+    result = run(runner, "import", "--warnings", listed, source)
+    assert result.exit_code == 0, result.output
+    assert "6 rows read, 5 inserted, 0 updated, 1 unchanged, 0 rejected, 6 warnings" in (
+        result.stdout
+    )
+    assert (
+        f"{source}: 6 warnings (2 price not positive, 2 close outside low-high, 1 missing value, "
+        f"1 key repeated in the file), written to {listed}"  # most first, then as first met
+    ) in result.stdout
+    with listed.open(newline="") as file:
+        assert list(csv.reader(file)) == [
+            ["file", "line", "kind", "value"],
+            [str(source), "3", "price not positive", "open=-1.0 low=0.0 close=0.0"],
+            [str(source), "4", "missing value", "open volume"],
+            [str(source), "5", "close outside low-high", "low=0.5 close=2.5 high=2.0"],
+            [str(source), "6", "close outside low-high", "low=-0.5 close=2.5 high=2.0"],
+            [str(source), "6", "price not positive", "low=-0.5"],
+            [str(source), "7", "key repeated in the file", "AAA 2020-01-02T00:00:00.000000"],
+        ]
+    assert not (tmp_path / "odd.warnings.csv").exists()  # --warnings chose the place
+    assert run(runner, "import", source).exit_code == 0
+    assert (tmp_path / "odd.warnings.csv").exists()  # the default: beside the input
+
+
+# A database that refuses a row, as a full disk or a broken connection would refuse a batch.
+REFUSE_BIG_CLOSE = {
+    "sqlite": (
+        "CREATE TRIGGER refuse_big_close BEFORE INSERT ON stock_prices WHEN NEW.close >= 100 "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        "DROP TRIGGER refuse_big_close",
+    ),
+    "postgresql": (
+        "ALTER TABLE stock_prices ADD CONSTRAINT refuse_big_close CHECK (close < 100) NOT VALID",
+        "ALTER TABLE stock_prices DROP CONSTRAINT refuse_big_close",
+    ),
+}
+
+
+def test_a_database_error_exits_4_and_the_summary_counts_the_rolled_back_rows(
+    app, runner, tmp_path
+):
+    source = tmp_path / "refused.csv"
+    write_prices(source, [(f"2020-01-0{day}", 1, 2, 0.5, 1.5 if day < 6 else 150, 1, "AAA")
+                          for day in range(1, 7)])  # fmt: skip
+    with app.app_context():
+        create, drop = REFUSE_BIG_CLOSE[db.engine.dialect.name]
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(create)
+    try:
+        result = run(runner, "import", "--batch-size", 2, source)
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(drop)
+    assert result.exit_code == 4
+    assert "Database error, the batch in progress was rolled back" in result.stderr
+    assert (
+        "6 rows read, 4 inserted, 0 updated, 0 unchanged, 0 rejected, 2 not stored (rolled back)"
+    ) in result.stdout
+    assert fetch(app, "SELECT count(*) FROM stock_prices") == [(4,)]

@@ -3,13 +3,14 @@ the same lines must give the same rows, warnings, rejects and line numbers eithe
 
 from __future__ import annotations
 
+import csv
 import gzip
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.prices.importing import Batch, ImportStats, RejectLog, import_file
+from app.prices.importing import Batch, ImportStats, RejectLog, WarningLog, import_file
 
 TICKERS = ["AAA", " bbb ", "", "A" * 17, "A\\B", "\u00c4B", "BAD\udcff", "x y", "\tCC"]
 TICKERS += ["^gspc", "BRK.B", "BRK-B", "ES=F", "BRK/B", "<SCRIPT>", "^", "A..", "-A"]
@@ -26,7 +27,7 @@ DATES = [
 NUMBERS = [
     "1", "1.5", "", " 2 ", "1e3", "-1.5", "+1", "nan", "inf", "1_000", "1.2.3", ".5", "5.",
     ".", "0001.10", "123456789012345", "1234567890123456", "12345678901234567890",
-    "\u0661", "0x10", "\u00a01.25",
+    "\u0661", "0x10", "\u00a01.25", "0", "-0.0",
 ]  # fmt: skip
 VOLUMES = ["100", "", "1e3", "1.5", "-5", "99999999999999999999", "007", " 7 ", "9" * 18]
 
@@ -70,15 +71,24 @@ class Collect:
         pass
 
 
-def run_import(path: Path, **options) -> tuple[list, list[str], ImportStats]:
+def run_import(path: Path, **options) -> tuple[list, list[str], ImportStats, list[list[str]]]:
+    """The rows stored, the rejects (line: reason), the counts, and the warnings file's rows
+    (line, kind, value)."""
     messages: list[str] = []
     writer = Collect()
     log = RejectLog(path.with_suffix(".rejects"), messages.append)
+    warnings = WarningLog(path.with_suffix(".warnings"), messages.append)
     try:
-        stats = import_file(path, writer, log, **options)
+        stats = import_file(path, writer, log, warnings=warnings, **options)
     finally:
         log.close()
-    return writer.rows, [message.split(":", 1)[1] for message in messages], stats
+        warnings.close()
+    listed = []
+    if warnings.path.exists():
+        with warnings.path.open(newline="") as file:
+            listed = [row[1:] for row in csv.reader(file)][1:]
+    assert len(listed) == stats.warnings == warnings.count
+    return writer.rows, [message.split(":", 1)[1] for message in messages], stats, listed
 
 
 def write(path: Path, lines: list[str], quoted: bool, newline: str = "\n") -> Path:
@@ -105,23 +115,27 @@ def test_vectorised_and_row_by_row_paths_agree(tmp_path_factory, lines, replace,
     assert fast[0] == slow[0]  # the same rows, values and order
     assert fast[1] == slow[1]  # the same rejects: line numbers and reasons
     assert counts(fast[2]) == counts(slow[2])
+    assert fast[2].warning_kinds == slow[2].warning_kinds
+    assert fast[3] == slow[3]  # the same warnings: lines, kinds and values
 
 
 def test_chunks_mixing_both_paths_keep_line_numbers(tmp_path):
-    """A quoted field with a newline in the middle of the file: the chunks around it are
-    vectorised, the one holding it goes through the csv module, and line numbers stay true."""
+    """A quote left open in the middle of the file: the chunks around it are vectorised, the
+    one holding it goes through the csv module, the quote ends with its line, and line numbers
+    stay true."""
     lines = [f"2020-01-{day:02d},1,2,0.5,1.5,100,AAA" for day in range(1, 29)]
-    lines[10] = '2020-01-11,1,2,0.5,1.5,100,"MULTI\nLINE"'  # two lines, one record, a reject
+    lines[10] = '2020-01-11,1,2,0.5,1.5,100,"MULTI\nLINE"'  # two lines, two rejects
     lines[20] = "2020-01-21,1,2,0.5,x,100,AAA"  # a reject in a vectorised chunk
     lines[25] = "2020-01-26,1,2,0.5,1.5,100,AA\rA"  # a lone CR ends a line: two records
     source = tmp_path / "mixed.csv.gz"
     content = "date,open,high,low,close,volume,ticker\n" + "\n".join(lines)
     source.write_bytes(gzip.compress(content.encode()))
-    rows, rejects, stats = run_import(source, batch_size=4)
+    rows, rejects, stats, _ = run_import(source, batch_size=4)
     assert rejects == [
-        "13: not a ticker symbol: it contains control or unprintable characters: 'MULTI\\nLINE'",
+        "12: unterminated quote: a quoted field must end on its own line",
+        '13: expected 7 fields, found 1',  # LINE"
         "23: unparsable close 'x'",
         "29: expected 7 fields, found 1",  # the "A" after the carriage return
     ]
-    assert (stats.read, stats.rejected, len(rows)) == (29, 3, 26)
+    assert (stats.read, stats.rejected, len(rows)) == (30, 4, 26)
     assert rows[-1][:2] == ("AAA", "2020-01-28 00:00:00.000000")

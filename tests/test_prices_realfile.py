@@ -3,6 +3,7 @@ the query layer over it compared with pandas."""
 
 from __future__ import annotations
 
+import csv
 import math
 from datetime import date, datetime
 
@@ -21,13 +22,26 @@ def frame(real_file) -> pd.DataFrame:
     return pd.read_csv(real_file, parse_dates=["date"])
 
 
-def test_full_import_twice_and_queries(app, runner, real_file, frame):
-    first = runner.invoke(args=["prices", "import", str(real_file)])
+def test_full_import_twice_and_queries(app, runner, real_file, frame, tmp_path):
+    # The reports go to tmp_path: nothing is ever written beside the shared real file.
+    listed, rejects = tmp_path / "warnings.csv", tmp_path / "rejects.csv"
+    command = ["prices", "import", "--warnings", listed, "--rejects", rejects, real_file]
+    first = runner.invoke(args=list(map(str, command)))
     assert first.exit_code == 0, first.output
     assert (
         f"{ROWS} rows read, {ROWS} inserted, 0 updated, 0 unchanged, 0 rejected, "
         f"{WARNINGS} warnings"
     ) in first.stdout
+    # The warnings the summary counts are exactly those listed, with their lines and kinds.
+    assert f"{WARNINGS} warnings (11 missing value, 9 close outside low-high), written to" in (
+        first.stdout
+    )
+    with listed.open(newline="") as file:
+        rows = list(csv.reader(file))[1:]
+    assert len(rows) == WARNINGS
+    assert sorted({row[2] for row in rows}) == ["close outside low-high", "missing value"]
+    assert len({int(row[1]) for row in rows}) == WARNINGS  # one warning a line, each its own
+    assert not rejects.exists()
 
     checksum_sql = text(
         "SELECT count(*), count(open), count(high), count(DISTINCT ticker), sum(volume), "
@@ -41,7 +55,7 @@ def test_full_import_twice_and_queries(app, runner, real_file, frame):
     assert float(stored[5]) == pytest.approx(frame.close.sum(), rel=1e-12)
     assert tickers == TICKERS
 
-    second = runner.invoke(args=["prices", "import", str(real_file)])
+    second = runner.invoke(args=list(map(str, command)))
     assert second.exit_code == 0, second.output
     assert f"{ROWS} rows read, 0 inserted, 0 updated, {ROWS} unchanged, 0 rejected" in (
         second.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -161,3 +162,35 @@ def test_a_reader_never_sees_the_count_drop_during_a_reimport(env, engine, tmp_p
     assert min(seen) >= first
     assert seen == sorted(seen)  # never a drop
     assert seen[-1] == total
+
+
+def test_a_gzip_bomb_of_one_huge_line_is_rejected_in_bounded_memory(env, engine, tmp_path):
+    """A 300 kB gzip file that expands to one 300 MB line, between good rows: the line is
+    rejected with its number, the rows around it are stored, and the import's peak memory (the
+    child's own maximum resident set: about 130 MB) stays far below the 2.3 GB it used to take."""
+    source = tmp_path / "bomb.csv.gz"
+    filler = b"x" * (1 << 20)
+    with gzip.open(source, "wb") as file:
+        file.write(b"date,open,high,low,close,volume,ticker\n")
+        file.write(b"2020-01-02,1,2,0.5,1.5,1,AAA\n2020-01-03,1,2,0.5,1.5,1,AAA\n")
+        file.write(b"2020-01-06,1,2,0.5,1.5,1,AAA")
+        for _ in range(300):
+            file.write(filler)
+        file.write(b"\n2020-01-07,1,2,0.5,1.5,1,AAA\n2020-01-08,1,2,0.5,1.5,1,AAA\n")
+    assert source.stat().st_size < 400_000
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            import_command(source), env=env, cwd=ROOT, stdout=stdout, stderr=stderr
+        )
+        try:
+            _, status, usage = os.wait4(process.pid, 0)  # the rusage of this child alone
+        finally:
+            process.returncode = 0  # reaped above: Popen must not wait for it again
+    assert os.waitstatus_to_exitcode(status) == 1, err.read_text()
+    size = 300 * len(filler) + len("2020-01-06,1,2,0.5,1.5,1,AAA\n")
+    assert f"{source}:4: line longer than 65536 bytes ({size} bytes)" in err.read_text()
+    assert "5 rows read, 4 inserted, 0 updated, 0 unchanged, 1 rejected" in out.read_text()
+    assert count(engine) == 4
+    peak = usage.ru_maxrss * 1024  # kilobytes on Linux
+    assert peak < 500 * 2**20, f"peak memory {peak / 2**20:.0f} MB"

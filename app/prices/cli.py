@@ -18,9 +18,12 @@ from app.prices.demo import DatabaseNotEmpty, load_demo
 from app.prices.importing import (
     DEFAULT_BATCH_SIZE,
     ColumnError,
+    DamagedFile,
     ImportStats,
     RejectLog,
+    WarningLog,
     default_rejects_path,
+    default_warnings_path,
     import_file,
     import_ticker_names,
     open_writer,
@@ -29,6 +32,10 @@ from app.prices.importing import (
 prices_cli = AppGroup("prices", help="Load price data.")
 # Driver errors come through unwrapped: the importer talks to the DBAPI connection directly.
 DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error, sqlite3.Error)
+# Exit codes of `prices import` (README, "Price data"); with several files the worst one counts.
+EXIT_REJECTED = 1  # rows rejected, or a file without a usable header: the good rows are stored
+EXIT_DAMAGED = 3  # a file cut or corrupt: the rows before the damage are stored, none after
+EXIT_DATABASE = 4  # the database failed: the batch in progress was rolled back
 EXIT_INTERRUPTED = 130
 
 
@@ -61,6 +68,12 @@ def progress_bar(path: Path) -> Iterator[Callable[[int], None] | None]:
     help="Write rejected rows here (default: NAME.rejects.csv beside each input).",
 )
 @click.option(
+    "--warnings",
+    "warnings_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the warnings here (default: NAME.warnings.csv beside each input).",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=DEFAULT_BATCH_SIZE,
@@ -68,27 +81,36 @@ def progress_bar(path: Path) -> Iterator[Callable[[int], None] | None]:
     help="Rows per transaction.",
 )
 def import_command(
-    paths: tuple[Path, ...], replace: bool, rejects_path: Path | None, batch_size: int
+    paths: tuple[Path, ...],
+    replace: bool,
+    rejects_path: Path | None,
+    warnings_path: Path | None,
+    batch_size: int,
 ) -> None:
     """Import OHLCV rows from CSV files (plain or .gz), upserting on (ticker, time).
 
-    Exits 1 when any row was rejected or a file could not be read; the good rows are kept.
+    Exits 0 when every row was stored, 1 when rows were rejected (the good ones are kept), 3
+    when a file is cut or damaged (the rows before the damage are kept), 4 on a database error,
+    130 when interrupted.
     """
     total = ImportStats()
-    failed = False
-    shared_log = RejectLog(rejects_path, echo_error) if rejects_path else None
+    status = 0
+    shared_rejects = RejectLog(rejects_path, echo_error) if rejects_path else None
+    shared_warnings = WarningLog(warnings_path, echo_error) if warnings_path else None
     writer = None
     try:
         writer = open_writer(db.engine, replace)
         for path in paths:
-            log = shared_log or RejectLog(default_rejects_path(path), echo_error)
+            rejects = shared_rejects or RejectLog(default_rejects_path(path), echo_error)
+            warnings = shared_warnings or WarningLog(default_warnings_path(path), echo_error)
             stats = ImportStats()
             try:
                 with progress_bar(path) as progress:
                     import_file(
                         path,
                         writer,
-                        log,
+                        rejects,
+                        warnings=warnings,
                         batch_size=batch_size,
                         replace=replace,
                         progress=progress,
@@ -96,17 +118,28 @@ def import_command(
                     )
             except ColumnError as error:
                 echo_error(f"{path}: {error}")
-                failed = True
-            except (OSError, EOFError) as error:  # unreadable or truncated (e.g. a cut .gz)
-                echo_error(f"{path}: cannot read the file to its end: {error}")
-                failed = True
+                status = max(status, EXIT_REJECTED)
+            except DamagedFile as error:
+                echo_error(f"{path}: {error}")
+                status = max(status, EXIT_DAMAGED)
+            except OSError as error:  # cannot be opened (a read error later is DamagedFile)
+                echo_error(f"{path}: cannot read the file: {error.strerror or error}")
+                status = max(status, EXIT_REJECTED)
+            except DATABASE_ERRORS as error:  # the files after this one are not read
+                echo_error(f"Database error, the batch in progress was rolled back: {error}")
+                status = EXIT_DATABASE
             finally:
-                if log is not shared_log:
-                    log.close()
+                if rejects is not shared_rejects:
+                    rejects.close()
+                if warnings is not shared_warnings:
+                    warnings.close()
             click.echo(stats.summary(str(path)))
-            if log.count and not log.failed:
-                click.echo(f"{path}: {log.count} rejected rows written to {log.path}")
+            report_logs(path, stats, rejects, warnings)
+            if stats.rejected:
+                status = max(status, EXIT_REJECTED)
             total.add(stats)
+            if status == EXIT_DATABASE:
+                break
     except KeyboardInterrupt:
         echo_error(
             "Interrupted: every batch stored before the interruption is kept; "
@@ -115,16 +148,26 @@ def import_command(
         raise SystemExit(EXIT_INTERRUPTED) from None
     except DATABASE_ERRORS as error:
         echo_error(f"Database error, the batch in progress was rolled back: {error}")
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_DATABASE) from None
     finally:
         if writer is not None:
             writer.close()
-        if shared_log is not None:
-            shared_log.close()
+        for log in (shared_rejects, shared_warnings):
+            if log is not None:
+                log.close()
     if len(paths) > 1:
         click.echo(total.summary("total"))
-    if failed or total.rejected:
-        raise SystemExit(1)
+    if status:
+        raise SystemExit(status)
+
+
+def report_logs(path: Path, stats: ImportStats, rejects: RejectLog, warnings: WarningLog) -> None:
+    """Where this file's rejects and warnings were written, with the warnings by kind."""
+    if stats.rejected and not rejects.failed:
+        click.echo(f"{path}: {stats.rejected} rejected rows written to {rejects.path}")
+    if stats.warnings:
+        where = "" if warnings.failed else f", written to {warnings.path}"
+        click.echo(f"{path}: {stats.warnings} warnings ({stats.warning_counts()}){where}")
 
 
 @prices_cli.command("demo")

@@ -170,10 +170,12 @@ class Batch:
 
 @dataclass
 class Parsed:
-    """A chunk of the file as read: its good rows in file order, whether each deserves a
-    warning (repeated keys not counted yet), and the records read and rejected."""
+    """A chunk of the file as read: its good rows in file order, each row's warning flags
+    (`fields.row_warnings`; repeated keys not flagged yet) and line number, and the records read
+    and rejected."""
 
     batch: Batch
-    warning: np.ndarray
+    warning: np.ndarray  # uint8
+    lines: np.ndarray  # int64
     read: int
     rejected: int

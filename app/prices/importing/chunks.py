@@ -11,13 +11,20 @@ None). Either way a row gets the same values, warning or reject, and line number
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 
 import numpy as np
 
 from app.prices.importing.batches import Batch, Parsed
-from app.prices.importing.fields import PRICE_FIELDS, RejectedRow, parse_price, parse_volume
+from app.prices.importing.fields import (
+    CLOSE_OUTSIDE,
+    MISSING_VALUE,
+    NOT_POSITIVE,
+    PRICE_FIELDS,
+    RejectedRow,
+    parse_price,
+    parse_volume,
+)
 from app.prices.importing.rows import RowParser
 from app.prices.importing.sources import NEWLINE, RejectLog
 
@@ -87,9 +94,8 @@ class ChunkParser:
 
     def parse(self, chunk: bytes, first_line: int) -> tuple[Parsed, int] | None:
         """The rows of `chunk`, whose first line is line `first_line` + 1 of the file, and its
-        number of lines; None when the chunk needs the csv module: it has a quote, a NUL, a lone
-        carriage return (a line end for the csv module) or a line over the csv module's field
-        size limit."""
+        number of lines; None when the chunk needs the csv module: it has a quote, a NUL or a
+        lone carriage return (a line end for the csv module)."""
         if b'"' in chunk or b"\0" in chunk:
             return None
         if b"\r" in chunk:
@@ -102,8 +108,6 @@ class ChunkParser:
         data = np.frombuffer(chunk + bytes(TEXT_FIELD_MAX), np.uint8)
         ends = np.flatnonzero(data == NEWLINE)
         starts = np.concatenate([[0], ends[:-1] + 1])
-        if (ends - starts).max() > csv.field_size_limit():
-            return None
         separators = np.flatnonzero((data == COMMA) | (data == NEWLINE))
         line_ends = np.flatnonzero(data[separators] == NEWLINE)  # indexes into `separators`
         field_counts = np.diff(line_ends, prepend=-1)
@@ -142,14 +146,15 @@ class ChunkParser:
             volume=volume,
             volume_missing=volume_missing,
         ).take(~bad)
+        # The flags of `row_warnings`, for every row at once (NaN is a missing price).
         open_, high, low, close = vectorised.prices.T
+        missing = np.isnan(open_) | np.isnan(high) | np.isnan(low) | vectorised.volume_missing
+        outside = ~(np.isnan(high) | np.isnan(low) | ((low <= close) & (close <= high)))
         warning = (
-            np.isnan(open_)
-            | np.isnan(high)
-            | np.isnan(low)
-            | vectorised.volume_missing
-            | ~((low <= close) & (close <= high))
-        )
+            np.where(missing, MISSING_VALUE, 0)
+            | np.where(outside, CLOSE_OUTSIDE, 0)
+            | np.where((vectorised.prices <= 0).any(axis=1), NOT_POSITIVE, 0)
+        ).astype(np.uint8)
         # The rows refused above, and the lines without the header's number of fields (a blank
         # line is no record), go row by row.
         irregular = (field_counts != self.header_fields) & (ends > starts)
@@ -166,13 +171,19 @@ class ChunkParser:
             rows.append(row)
             row_warnings.append(row_warning)
             kept.append(line)
-        batch = vectorised
+        batch, lines = vectorised, regular[~bad]
         if rows:
-            order = np.argsort(np.concatenate([regular[~bad], np.array(kept, np.intp)]))
+            lines = np.concatenate([lines, np.array(kept, np.intp)])
+            order = np.argsort(lines)
+            lines = lines[order]
             batch = Batch.concat(vectorised, Batch.from_rows(rows)).take(order)
-            warning = np.concatenate([warning, np.array(row_warnings, bool)])[order]
+            warning = np.concatenate([warning, np.array(row_warnings, np.uint8)])[order]
         parsed = Parsed(
-            batch, warning, len(regular) + int(irregular.sum()), len(others) - len(kept)
+            batch,
+            warning,
+            first_line + 1 + lines,
+            len(regular) + int(irregular.sum()),
+            len(others) - len(kept),
         )
         return parsed, len(ends)
 

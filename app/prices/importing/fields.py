@@ -8,7 +8,7 @@ reads it.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from app.prices.tickers import normalise_ticker, ticker_problem
 
@@ -27,6 +27,19 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED_COLUMNS = ("time", "ticker", "close")
 FIELDS = ("ticker", "time", "open", "high", "low", "close", "volume")
 PRICE_FIELDS = ("open", "high", "low", "close")
+# The days a price may have: nothing traded before 1900 is in any price file, and a day after
+# tomorrow (UTC) is a typo or a wrong clock; outside them the dashboard's queries see nothing.
+FIRST_DAY = date(1900, 1, 1)
+LATEST_DAYS_AHEAD = 1
+# Why a stored row deserves a look, as bit flags per row (several may apply), and their names in
+# the warnings file and the summary.
+MISSING_VALUE, CLOSE_OUTSIDE, NOT_POSITIVE, REPEATED_KEY = 1, 2, 4, 8
+WARNING_KINDS = {
+    MISSING_VALUE: "missing value",
+    CLOSE_OUTSIDE: "close outside low-high",
+    NOT_POSITIVE: "price not positive",
+    REPEATED_KEY: "key repeated in the file",
+}
 # A parsed row, in the column order of `stock_prices`.
 Row = tuple[str, datetime, float | None, float | None, float | None, float, int | None]
 
@@ -75,15 +88,42 @@ def parse_ticker_field(text: str) -> str:
     raise RejectedRow(f"{problem}: {short(symbol)}" if symbol else problem)
 
 
+def last_day() -> date:
+    """The latest day a price may have: tomorrow, in UTC."""
+    return datetime.now(UTC).date() + timedelta(days=LATEST_DAYS_AHEAD)
+
+
 def parse_time(text: str) -> datetime:
-    """An ISO date or date-time; aware values are converted to naive UTC (the column's zone)."""
+    """An ISO date or date-time from FIRST_DAY to `last_day()`; aware values are converted to
+    naive UTC (the column's zone)."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise RejectedRow(f"unparsable date {short(text)}") from None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00, before the first datetime
+            value = None
+    latest = last_day()
+    if value is None or not FIRST_DAY <= value.date() <= latest:
+        raise RejectedRow(f"date out of range {FIRST_DAY} to {latest}: {short(text)}")
     return value
+
+
+def row_warnings(
+    open_: float | None, high: float | None, low: float | None, close: float, volume: int | None
+) -> int:
+    """The warning flags of one row: a missing open, high, low or volume, a close outside
+    low-high (when both are there), a price at or below zero."""
+    flags = 0
+    if open_ is None or high is None or low is None or volume is None:
+        flags |= MISSING_VALUE
+    if high is not None and low is not None and not low <= close <= high:
+        flags |= CLOSE_OUTSIDE
+    if close <= 0 or any(value is not None and value <= 0 for value in (open_, high, low)):
+        flags |= NOT_POSITIVE
+    return flags
 
 
 def parse_price(text: str, name: str) -> float | None:

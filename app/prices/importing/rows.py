@@ -21,6 +21,7 @@ from app.prices.importing.fields import (
     parse_ticker_field,
     parse_time,
     parse_volume,
+    row_warnings,
 )
 
 CACHE_LIMIT = 100_000  # distinct tickers or times remembered; bounds memory on odd files
@@ -78,9 +79,8 @@ class RowParser:
         """The ticker symbol a field's text holds (`parse_ticker_field`); remembered per text."""
         return remembered(self._tickers, text, parse_ticker_field)
 
-    def parse(self, fields: list[str]) -> tuple[Row, bool]:
-        """The row, and whether it deserves a warning (a missing optional value, or close
-        outside low-high)."""
+    def parse(self, fields: list[str]) -> tuple[Row, int]:
+        """The row, and its warning flags (`row_warnings`: 0 for none)."""
         if len(fields) < self.width:
             raise RejectedRow(f"expected {self.width} fields, found {len(fields)}")
         if self._pick is not None:
@@ -103,10 +103,10 @@ class RowParser:
                     pass  # a missing value, an exponent in the volume: the general path decides
                 else:
                     if math.isfinite(o + h + lo + c) and 0 <= v <= BIGINT_MAX:
-                        return (ticker, when, o, h, lo, c, v), not lo <= c <= h
+                        return (ticker, when, o, h, lo, c, v), row_warnings(o, h, lo, c, v)
         return self._parse_general(fields)
 
-    def _parse_general(self, fields: list[str]) -> tuple[Row, bool]:
+    def _parse_general(self, fields: list[str]) -> tuple[Row, int]:
         ticker = self.ticker(self.field(fields, "ticker"))
         time_text = self.field(fields, "time")
         if not time_text:
@@ -119,7 +119,5 @@ class RowParser:
         high = parse_price(self.field(fields, "high"), "high")
         low = parse_price(self.field(fields, "low"), "low")
         volume = parse_volume(self.field(fields, "volume"))
-        warning = open_ is None or high is None or low is None or volume is None
-        if high is not None and low is not None and not low <= close <= high:
-            warning = True
-        return (ticker, when, open_, high, low, close, volume), warning
+        row = (ticker, when, open_, high, low, close, volume)
+        return row, row_warnings(open_, high, low, close, volume)

@@ -201,12 +201,14 @@ def open_writer(engine: Engine, replace: bool = False) -> BatchWriter:
 class BackgroundWriter:
     """Runs `writer.write()` in a thread, so that the database stores one batch while Python
     parses the next (the driver releases the GIL while it waits for the server). At most one
-    batch waits in the queue, which bounds memory."""
+    batch waits in the queue, which bounds memory. `stored` counts the rows of the batches
+    committed, so that what an abort or an error dropped is known exactly."""
 
     def __init__(self, writer: BatchWriter):
         self.writer = writer
         self.inserted = 0
         self.updated = 0
+        self.stored = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="price-writer", daemon=True)
@@ -221,6 +223,7 @@ class BackgroundWriter:
                 return
             self.inserted += inserted
             self.updated += updated
+            self.stored += len(batch)
 
     def _check(self) -> None:
         if self.error is not None:
