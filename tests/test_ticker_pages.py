@@ -227,3 +227,26 @@ def test_deleting_the_account_deletes_its_watchlist(stocked, analyst):
     response = submit(analyst, "/settings/delete/", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert watchlist(stocked) == ["BBB"]
+
+
+def test_home_shows_the_watchlist_with_last_close_and_change(stocked, analyst):
+    page = analyst.get("/").get_data(as_text=True)
+    assert 'id="watchlist-empty"' in page and 'id="home-notes"' in page
+    submit(analyst, "/tickers/BBB/watch", {}, "/tickers/")
+    submit(analyst, "/tickers/ZZZ/watch", {}, "/tickers/")
+    page = analyst.get("/").get_data(as_text=True)
+    rows = re.findall(r'<tr id="watch-([^"]+)">', page)
+    assert rows == ["BBB", "ZZZ"]
+    bbb = page[page.index('id="watch-BBB"'):page.index('id="watch-ZZZ"')]
+    assert "beta Bank" in bbb and "19.00" in bbb and "▼ \N{MINUS SIGN}5.00%" in bbb
+    assert "2020-01-03" in bbb
+    response = submit(analyst, "/tickers/BBB/unwatch", {"next": "/"}, "/")
+    assert response.headers["Location"] == "/"
+    assert re.findall(r'<tr id="watch-([^"]+)">', analyst.get("/").get_data(as_text=True)) == [
+        "ZZZ"
+    ]
+
+
+def test_anonymous_home_is_the_public_page(stocked, client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Log in" in page and 'id="watchlist"' not in page

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, literal, or_, select, tuple_
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import Double
 
 from app.extensions import db
@@ -96,9 +97,10 @@ def watched_by(user_id: int | None) -> ColumnElement[bool]:
     """Whether the row's ticker is on `user_id`'s watchlist (one primary-key probe per row)."""
     if user_id is None:
         return literal(False)
-    return exists().where(
-        WatchlistEntry.user_id == user_id, WatchlistEntry.ticker == StockTicker.ticker
-    )
+    # An alias of its own, so that a query that also joins the watchlist (the home page's)
+    # does not correlate this probe away.
+    entry = aliased(WatchlistEntry)
+    return exists().where(entry.user_id == user_id, entry.ticker == StockTicker.ticker)
 
 
 def rows_query(user_id: int | None) -> Select:
