@@ -139,6 +139,7 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             title=Output(ids.STAR, "title"),
             pressed=Output(ids.STAR, "aria-pressed"),
             disabled=Output(ids.STAR, "disabled"),
+            style=Output(ids.STAR, "className"),
         ),
         inputs=dict(clicks=Input(ids.STAR, "n_clicks"), store=Input(ids.VIEW, "data")),
         prevent_initial_call=True,
@@ -222,7 +223,7 @@ def toggle_star(clicks, store):
     or removes them all when every one is on it already."""
     if not isinstance(store, dict):
         return {"label": no_update, "title": no_update, "pressed": no_update,
-                "disabled": no_update}
+                "disabled": no_update, "style": no_update}
     tickers = read_view(store).tickers
     user_id = current_user.id
     watched = set(watched_tickers(user_id))
@@ -238,15 +239,16 @@ def toggle_star(clicks, store):
 
 def star_state(tickers: tuple[str, ...], watched: set[str]) -> dict:
     """What the star says for `tickers`: filled when all of them are watched."""
+    outline = "btn btn-sm btn-outline-warning"
     if not tickers:
         return {"label": "☆ Watch", "title": "No tickers shown", "pressed": "false",
-                "disabled": True}
+                "disabled": True, "style": outline}
     names = ", ".join(tickers)
     if watched.issuperset(tickers):
         return {"label": "★ Watching", "title": f"Remove {names} from your watchlist",
-                "pressed": "true", "disabled": False}
+                "pressed": "true", "disabled": False, "style": "btn btn-sm btn-warning"}
     return {"label": "☆ Watch", "title": f"Add {names} to your watchlist", "pressed": "false",
-            "disabled": False}
+            "disabled": False, "style": outline}
 
 
 def freshness(path):
