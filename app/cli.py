@@ -1,5 +1,6 @@
-"""`flask users create` and `flask users reset-password`: accounts made and passwords set by an
-operator (e.g. when registration is off, or the site sends no e-mail)."""
+"""`flask users create`, `flask users reset-password` and `flask users list`: accounts made,
+passwords set and accounts listed by an operator (e.g. when registration is off, or the site sends
+no e-mail)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,29 @@ def reset_password(email: str, password_stdin: bool) -> None:
     user.rotate_session_token()
     db.session.commit()
     click.echo(f"Set a new password for {user.email} (id {user.id}); every session was ended.")
+
+
+def listed_time(moment) -> str:
+    """A time as `users list` prints it: to the minute in UTC, or "never"."""
+    from app.humanize import exact_time
+
+    return exact_time(moment) or "never"
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """Every account, by id: id, e-mail, name, created, last seen (read in pages of 500, so a
+    large table is never held in memory)."""
+    columns = (User.id, User.email, User.first_name, User.last_name, User.created_at,
+               User.last_seen_at)  # fmt: skip
+    rows = db.session.execute(select(*columns).order_by(User.id).execution_options(yield_per=500))
+    click.echo("id\temail\tname\tcreated\tlast seen")
+    count = 0
+    for row in rows:
+        count += 1
+        name = f"{row.first_name} {row.last_name}"
+        click.echo(
+            f"{row.id}\t{row.email}\t{name}\t{listed_time(row.created_at)}\t"
+            f"{listed_time(row.last_seen_at)}"
+        )
+    click.echo(f"{count} user(s).", err=True)

@@ -145,3 +145,42 @@ class LoginEvent(db.Model):
             return LoginOutcome(self.outcome).label
         except ValueError:
             return self.outcome
+
+
+class TickerStats(db.Model):
+    """What the tickers directory shows of each ticker's prices, kept by the importer.
+
+    One row per ticker that has prices, rewritten for the tickers of every imported batch in
+    that batch's transaction (app.prices.ticker_stats), so that listing, sorting and counting
+    5,000 tickers never reads `stock_prices`. `change_pct` is the last bar's close against the
+    one before, in %, stored so that it can be sorted on; None for a single bar.
+    """
+
+    __tablename__ = "ticker_stats"
+    # "prices up to <date>" is the largest last_time: one index read.
+    __table_args__ = (Index("ix_ticker_stats_last_time", "last_time"),)
+
+    ticker: Mapped[str] = mapped_column(
+        ForeignKey("stock_tickers.ticker", ondelete="CASCADE"), primary_key=True
+    )
+    first_time: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    last_time: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    last_close: Mapped[float] = mapped_column(Double)
+    previous_close: Mapped[float | None] = mapped_column(Double)
+    change_pct: Mapped[float | None] = mapped_column(Double)
+
+
+class WatchlistEntry(db.Model):
+    """A ticker an analyst watches. Goes with its user and with its ticker (ON DELETE CASCADE)."""
+
+    __tablename__ = "watchlist"
+    # The primary key serves one user's list; this serves removing a ticker.
+    __table_args__ = (Index("ix_watchlist_ticker", "ticker"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    ticker: Mapped[str] = mapped_column(
+        ForeignKey("stock_tickers.ticker", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

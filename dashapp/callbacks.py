@@ -1,18 +1,21 @@
 """Dash callbacks, registered on the app instance (never the global `dash.callback`).
 
-They read prices only through `app.prices.queries`; they never build SQL.
+They read prices only through `app.prices.queries` and the watchlist through `app.tickers`; they
+never build SQL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
+from flask_login import current_user
 
 from app.prices.queries import (
     MAX_POINTS,
@@ -24,11 +27,14 @@ from app.prices.queries import (
     summary,
 )
 from app.prices.tickers import is_ticker
+from app.tickers.directory import prices_up_to
+from app.tickers.watchlist import UnknownTicker, unwatch, watch, watched_tickers
 from dashapp import ids
 from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.urlstate import (
     DEFAULT_TICKERS,
+    MAX_TICKERS,
     ViewState,
     controls_for,
     parse_query,
@@ -126,6 +132,21 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         ),
         prevent_initial_call=True,
     )(download_csv)
+    # The star follows the view, and a click on it changes the watchlist first.
+    dash_app.callback(
+        output=dict(
+            label=Output(ids.STAR, "children"),
+            title=Output(ids.STAR, "title"),
+            pressed=Output(ids.STAR, "aria-pressed"),
+            disabled=Output(ids.STAR, "disabled"),
+            style=Output(ids.STAR, "className"),
+        ),
+        inputs=dict(clicks=Input(ids.STAR, "n_clicks"), store=Input(ids.VIEW, "data")),
+        prevent_initial_call=True,
+    )(toggle_star)
+    dash_app.callback(
+        Output(ids.FRESHNESS, "children"), inputs=dict(path=Input(ids.URL, "pathname"))
+    )(freshness)
     # The theme lives in the browser (static/js/theme.js, switched in the navbar); this reads
     # it once at load, and dashapp/assets/stockdash.js passes every later switch to the store.
     dash_app.clientside_callback(
@@ -135,16 +156,26 @@ def register_callbacks(dash_app: dash.Dash) -> None:
     )
 
 
-def resolve_view(view: ViewState, infos: list[TickerInfo]) -> ViewState:
-    """Check the view against the known tickers: drop unknown ones, fill in the defaults."""
+def resolve_view(
+    view: ViewState, infos: list[TickerInfo], watched: Callable[[], Sequence[str]] = tuple
+) -> ViewState:
+    """Check the view against the known tickers: drop unknown ones; a view of none shows the
+    `watched` tickers that have prices (the first MAX_TICKERS), else the defaults."""
     known = {info.ticker: info for info in infos}
     unknown = [t for t in view.tickers if t not in known]
     tickers = tuple(t for t in view.tickers if t in known)
     if unknown:
         view = view.with_notices(f"Unknown ticker(s) ignored: {', '.join(unknown)}.")
     if not view.tickers:
-        tickers = tuple(t for t in DEFAULT_TICKERS if t in known) or tuple(sorted(known)[:3])
+        tickers = tuple(t for t in watched() if t in known)[:MAX_TICKERS]
+        tickers = tickers or tuple(t for t in DEFAULT_TICKERS if t in known)
+        tickers = tickers or tuple(sorted(known)[:3])
     return replace(view, tickers=tickers)
+
+
+def users_watchlist() -> list[str]:
+    """The logged-in analyst's watchlist (every dashboard request is logged in)."""
+    return watched_tickers(current_user.id)
 
 
 def quick_range(
@@ -170,14 +201,14 @@ def sync_view(search, controls, quick_clicks):
     infos = list_tickers()
     trigger = ctx.triggered_id
     if trigger in (None, ids.URL):
-        view = resolve_view(parse_query(search), infos)
+        view = resolve_view(parse_query(search), infos, users_watchlist)
         return {"search": no_update, "controls": controls_for(view),
                 "options": [ticker_option(info) for info in infos], "view": view_store(view)}
     view = view_from_controls(controls)
     if isinstance(trigger, dict) and trigger.get("range") in QUICK_RANGES:
         first, last = quick_range(trigger["range"], view.tickers, infos)
         view = replace(view, start=first, end=last)
-    view = resolve_view(view, infos)
+    view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
             "view": view_store(view)}
 
@@ -185,6 +216,45 @@ def sync_view(search, controls, quick_clicks):
 def view_store(view: ViewState) -> dict:
     """What the chart callbacks need: the canonical query and the notices for the user."""
     return {"query": serialise(view), "notices": list(view.notices)}
+
+
+def toggle_star(clicks, store):
+    """The star's state for the tickers shown; a click first adds them all to the watchlist,
+    or removes them all when every one is on it already."""
+    if not isinstance(store, dict):
+        return {"label": no_update, "title": no_update, "pressed": no_update,
+                "disabled": no_update, "style": no_update}
+    tickers = read_view(store).tickers
+    user_id = current_user.id
+    watched = set(watched_tickers(user_id))
+    if ctx.triggered_id == ids.STAR and tickers:
+        if watched.issuperset(tickers):
+            unwatch(user_id, tickers)
+        else:
+            with contextlib.suppress(UnknownTicker):  # a forged store's ticker: nothing changes
+                watch(user_id, tickers)
+        watched = set(watched_tickers(user_id))
+    return star_state(tickers, watched)
+
+
+def star_state(tickers: tuple[str, ...], watched: set[str]) -> dict:
+    """What the star says for `tickers`: filled when all of them are watched."""
+    outline = "btn btn-sm btn-outline-warning"
+    if not tickers:
+        return {"label": "☆ Watch", "title": "No tickers shown", "pressed": "false",
+                "disabled": True, "style": outline}
+    names = ", ".join(tickers)
+    if watched.issuperset(tickers):
+        return {"label": "★ Watching", "title": f"Remove {names} from your watchlist",
+                "pressed": "true", "disabled": False, "style": "btn btn-sm btn-warning"}
+    return {"label": "☆ Watch", "title": f"Add {names} to your watchlist", "pressed": "false",
+            "disabled": False, "style": outline}
+
+
+def freshness(path):
+    """How fresh the prices are, from the per-ticker summary (one index read)."""
+    newest = prices_up_to()
+    return f"Prices up to {newest.date().isoformat()}" if newest else "No prices stored yet"
 
 
 def visible_range(relayout: dict | None) -> tuple[datetime, datetime] | bool | None:

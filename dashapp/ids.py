@@ -19,6 +19,7 @@ SUMMARY_SORT = "summary-sort"  # {"column": ..., "descending": ...}
 
 # Controls.
 TICKERS = "tickers"
+STAR = "watch-star"  # adds the shown tickers to the watchlist, or removes them
 DATES = "dates"
 CHART_TYPE = "chart-type"
 OPTIONS = "options"
@@ -28,6 +29,7 @@ DOWNLOAD_BUTTON = "download-button"
 
 # Output.
 NOTICES = "notices"
+FRESHNESS = "freshness"  # "Prices up to <date>"
 PRICE_CHART = "price-chart"
 SUMMARY_TABLE = "summary-table"
 SUMMARY = "summary"  # the table inside SUMMARY_TABLE

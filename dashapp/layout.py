@@ -35,7 +35,17 @@ def controls() -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                dbc.Label("Tickers", html_for=ids.TICKERS),
+                html.Div(
+                    [
+                        dbc.Label("Tickers", html_for=ids.TICKERS, className="mb-0"),
+                        # Its label and state come with the view (callbacks.star_state).
+                        html.Button("☆ Watch", id=ids.STAR, n_clicks=0, disabled=True,
+                                    className="btn btn-sm btn-outline-warning",
+                                    title="Add the tickers shown to your watchlist",
+                                    **{"aria-pressed": "false"}),
+                    ],
+                    className="d-flex justify-content-between align-items-center mb-2",
+                ),
                 # Options come with the first callback: the layout itself never queries, since
                 # Dash also builds it for validation on whatever request comes first.
                 dcc.Dropdown(id=ids.TICKERS, options=[], multi=True,
@@ -77,6 +87,7 @@ def controls() -> dbc.Card:
                     value=[],
                     inline=True,
                 ),
+                html.Small(id=ids.FRESHNESS, className="text-muted d-block mt-3"),
             ]
         ),
         className="mb-3",

@@ -1,4 +1,4 @@
-"""`flask prices import|demo|tickers`: loading price data from the command line."""
+"""`flask prices import|demo|tickers|stats`: loading price data from the command line."""
 
 from __future__ import annotations
 
@@ -223,3 +223,19 @@ def tickers_command(path: Path, rejects_path: Path | None) -> None:
     click.echo(f"{path}: {read} rows read, {stored} tickers stored, {log.count} rejected")
     if log.count:
         raise SystemExit(1)
+
+
+@prices_cli.command("stats")
+@click.option("--rebuild", is_flag=True, required=True, help="Recompute every ticker's summary.")
+def stats_command(rebuild: bool) -> None:
+    """Recompute the per-ticker price summary (last close, change, first and last date) that the
+    tickers directory shows; needed only after rows were written behind the importer's back."""
+    from app.prices.ticker_stats import rebuild_ticker_stats
+
+    try:
+        with db.engine.begin() as connection:
+            count = rebuild_ticker_stats(connection)
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, nothing was changed: {error}")
+        raise SystemExit(1) from None
+    click.echo(f"Rebuilt the price summary of {count} ticker(s).")

@@ -1,4 +1,5 @@
-"""`prices tickers`: company names and industries from a CSV of ticker, name and industry.
+"""`prices tickers`: company names and industries from a CSV of ticker, name and industry, or
+from a public constituents list (see TICKER_NAME_ALIASES).
 
 The symbols follow the same rule as the price import (`parse_ticker_field`), so a name can only
 be stored for a ticker that could have prices.
@@ -18,9 +19,14 @@ from app.prices.importing.fields import RejectedRow, parse_ticker_field, resolve
 from app.prices.importing.pipeline import ImportStats
 from app.prices.importing.sources import RejectLog, open_text
 
+# The header names of our own layout (ticker,name,industry) and of the common public constituents
+# lists: Wikipedia's S&P 500 table (Symbol,Security,GICS Sector,...), the datahub/GitHub
+# constituents.csv (Symbol,Name,Sector), Nasdaq's listings (Symbol,Security Name,...) and
+# screener (Symbol,Name,...,Sector,Industry), ETF holdings (Ticker,Name,Sector,...). The first
+# alias present wins; other columns are ignored.
 TICKER_NAME_ALIASES: dict[str, tuple[str, ...]] = {
-    "ticker": ("ticker", "symbol"),
-    "name": ("name", "company", "security"),
+    "ticker": ("ticker", "symbol", "ticker symbol"),
+    "name": ("name", "company", "security", "company name", "security name"),
     "industry": ("industry", "sector", "gics sector"),
 }
 UPSERT_NAMES = text_clause(

@@ -3,8 +3,9 @@
 On PostgreSQL a batch is streamed with binary COPY (the server parses no text), straight into
 `stock_prices` while batches are all new rows, else into a temporary table merged with
 `INSERT ... ON CONFLICT`; on SQLite it is an `executemany` of the same upsert. Existing rows are
-never deleted first: a re-import leaves them alone unless `replace` is set. `BackgroundWriter`
-runs a writer in a thread, so that one batch is stored while the next is parsed.
+never deleted first: a re-import leaves them alone unless `replace` is set. Each batch's
+transaction also rewrites the `ticker_stats` rows of its tickers (app.prices.ticker_stats).
+`BackgroundWriter` runs a writer in a thread, so that one batch is stored while the next is parsed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from app.prices.importing.batches import COPY_COLUMNS, Batch
 from app.prices.importing.fields import Row
+from app.prices.ticker_stats import refresh_ticker_stats
 from app.prices.tickers import TICKER_MAX
 
 
@@ -105,22 +107,24 @@ class PostgresWriter:
                 cursor.executemany(
                     INSERT_TICKER.format("%s"), [(ticker,) for ticker in sorted(new_tickers)]
                 )
-            if self.try_direct:
+            direct = self.try_direct
+            if direct:
                 try:
                     with self.connection.transaction():
                         self._copy(cursor, PG_COPY_DIRECT, data)
                 except psycopg.errors.UniqueViolation:
-                    self.try_direct = False
-                else:
-                    self.known_tickers |= new_tickers
-                    return len(batch), 0
-            self._copy(cursor, PG_COPY_STAGE, data)
-            cursor.execute(PG_MERGE_NEW)
-            inserted = cursor.rowcount
-            updated = 0
-            if self.replace:
-                cursor.execute(PG_MERGE_CHANGED)
-                updated = cursor.rowcount
+                    direct = False
+            if direct:
+                inserted, updated = len(batch), 0
+            else:
+                self._copy(cursor, PG_COPY_STAGE, data)
+                cursor.execute(PG_MERGE_NEW)
+                inserted = cursor.rowcount
+                updated = 0
+                if self.replace:
+                    cursor.execute(PG_MERGE_CHANGED)
+                    updated = cursor.rowcount
+            refresh_ticker_stats(cursor, batch.names, "postgresql")
         self.try_direct = inserted == len(batch)
         self.known_tickers |= new_tickers
         return inserted, updated
@@ -172,6 +176,7 @@ class SqliteWriter:
                 before = connection.total_changes
                 connection.executemany(SQLITE_UPDATE_CHANGED, records)
                 updated = connection.total_changes - before
+            refresh_ticker_stats(connection, batch.names, "sqlite")
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
