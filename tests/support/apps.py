@@ -7,7 +7,15 @@ from pathlib import Path
 from app.config import engine_options, normalise_database_url
 
 # Every table a test may fill; emptied after each test that made an app.
-TABLES = ("login_events", "users", "stock_prices", "stock_tickers")
+TABLES = (
+    "login_events",
+    "users",
+    "stock_prices_hourly",
+    "stock_prices_daily",
+    "stock_rollup_tickers",
+    "stock_prices",
+    "stock_tickers",
+)
 
 
 def make_config(database_url: str, **overrides) -> dict:
