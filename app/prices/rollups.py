@@ -26,11 +26,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.prices.importing.batches import Batch
+if TYPE_CHECKING:  # the importer's writers import this module
+    from app.prices.importing.batches import Batch
 
 
 @dataclass(frozen=True)
