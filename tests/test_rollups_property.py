@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.extensions import db
+from app.prices.deleting import delete_tickers, known_tickers
 from app.prices.importing import open_writer
 from app.prices.queries import price_series
 from app.prices.queries.series import bucket_dialect, level_for
@@ -37,7 +38,8 @@ row = st.tuples(
     st.one_of(st.none(), st.integers(0, 10**12)),
 )
 import_step = st.tuples(st.just("import"), st.lists(row, min_size=1, max_size=40), st.booleans())
-steps = st.lists(import_step, min_size=1, max_size=4)
+delete_step = st.tuples(st.just("delete"), st.sets(st.sampled_from(TICKERS), min_size=1))
+steps = st.lists(st.one_of(import_step, import_step, delete_step), min_size=1, max_size=5)
 query = st.tuples(
     st.integers(0, 10 * 24 * 60),  # start, minutes after BASE
     st.integers(1, 11 * 24 * 60),  # length in minutes
@@ -52,7 +54,11 @@ def empty_tables() -> None:
 
 
 def apply_step(step) -> None:
-    """Write one batch the way the importer does: one row per key (the last with replace)."""
+    """Delete tickers (those stored), or write one batch the way the importer does: one row per
+    key (the last with replace)."""
+    if step[0] == "delete":
+        delete_tickers(db.engine, known_tickers(db.engine, step[1]))
+        return
     _kind, rows, replace = step
     unique = {}
     for record in rows:
