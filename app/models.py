@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,6 +105,42 @@ class StockPrice(db.Model):
     low: Mapped[float | None] = mapped_column(Double)
     close: Mapped[float] = mapped_column(Double)
     volume: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class _RollupLevel:
+    """The columns of a pre-aggregated level (`app.prices.rollups`): one bucket of one ticker's
+    bars as `price_series` aggregates them, and how many stored rows it holds."""
+
+    ticker: Mapped[str] = mapped_column(String(TICKER_MAX), primary_key=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=False), primary_key=True)
+    open: Mapped[float | None] = mapped_column(Double)
+    high: Mapped[float | None] = mapped_column(Double)
+    low: Mapped[float | None] = mapped_column(Double)
+    close: Mapped[float] = mapped_column(Double)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(Integer)
+
+
+class StockPriceHourly(_RollupLevel, db.Model):
+    """A ticker's bars aggregated per hour (bucket start in `time`)."""
+
+    __tablename__ = "stock_prices_hourly"
+
+
+class StockPriceDaily(_RollupLevel, db.Model):
+    """A ticker's bars aggregated per day (bucket start in `time`)."""
+
+    __tablename__ = "stock_prices_daily"
+
+
+class StockRollupTicker(db.Model):
+    """Which levels a ticker has: only those whose buckets hold two rows or more."""
+
+    __tablename__ = "stock_rollup_tickers"
+
+    ticker: Mapped[str] = mapped_column(String(TICKER_MAX), primary_key=True)
+    hourly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    daily: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LoginOutcome(StrEnum):

@@ -29,7 +29,7 @@ def empty_database(request, tmp_path):
 def test_accounts_migration_keeps_users_and_matches_the_models(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
-        flask_migrate.upgrade(revision="0002_timescaledb")
+        flask_migrate.upgrade(revision="0003_rollups")
         with db.engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO users (email, first_name, last_name, password_hash, session_token) "
@@ -41,7 +41,7 @@ def test_accounts_migration_keeps_users_and_matches_the_models(empty_database):
             assert tuple(row) == ("", None)
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
-        flask_migrate.downgrade(revision="0002_timescaledb")
+        flask_migrate.downgrade(revision="0003_rollups")
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT email FROM users")).scalar_one()
         flask_migrate.upgrade(revision="head")

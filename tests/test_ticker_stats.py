@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from app.prices.ticker_stats import forget_tickers, rebuild_ticker_stats
+from app.prices.ticker_stats import rebuild_ticker_stats
 from tests.support.users import create_user
 
 HEADER = ("Date", "Open", "High", "Low", "Close", "Volume", "Name")
@@ -116,29 +116,30 @@ def test_rebuild_command_after_rows_loaded_behind_the_app(app, runner):
     assert_exact(app)
 
 
-def test_forget_tickers_removes_their_watchlist_and_stats_in_the_callers_transaction(
+def test_prices_delete_removes_their_watchlist_entries_and_stats_and_counts_them(
     app, runner, tmp_path
 ):
     path = tmp_path / "p.csv"
-    write_prices(path, [("2020-01-02", 1, 2, 0.5, 1, 1, t) for t in ("AAA", "BBB", "CCC")])
+    write_prices(path, [(f"2020-01-0{d}", 1, 2, 0.5, d, 1, t) for d in (2, 3) for t in "ABC"])
     import_file(runner, path)
     user = create_user(app)
     with app.app_context():
         db.session.execute(
             text("INSERT INTO watchlist (user_id, ticker, added_at) VALUES (:u, :t, :at)"),
-            [{"u": user, "t": t, "at": datetime(2020, 1, 1)} for t in ("AAA", "BBB", "CCC")],
+            [{"u": user, "t": t, "at": datetime(2020, 1, 1)} for t in "ABC"],
         )
         db.session.commit()
-        forget_tickers(db.session, ["AAA", "CCC", "AAA"])
-        db.session.rollback()  # the caller's transaction decides
-        assert db.session.execute(text("SELECT count(*) FROM ticker_stats")).scalar_one() == 3
-        forget_tickers(db.session, ["AAA", "CCC"])
-        db.session.commit()
-        assert db.session.execute(text("SELECT ticker FROM watchlist")).scalars().all() == ["BBB"]
-        assert db.session.execute(text("SELECT ticker FROM ticker_stats")).scalars().all() == [
-            "BBB"
-        ]
-        forget_tickers(db.session, [])
+    result = runner.invoke(args=["prices", "delete", "A", "C", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "Deleted 2 tickers (A, C): 2 watchlist entries, 2 ticker summaries, 4 price rows, "
+        "0 hourly rollup rows, 0 daily rollup rows, 0 rollup settings, 2 ticker names."
+    )
+    with app.app_context():
+        assert db.session.execute(text("SELECT ticker FROM watchlist")).scalars().all() == ["B"]
+        db.session.remove()
+    assert_exact(app)
+    assert [row[0] for row in stored_stats(app)] == ["B"]
 
 
 def test_watchlist_and_stats_go_with_their_ticker_and_user(app, runner, tmp_path):

@@ -1,4 +1,4 @@
-"""`flask prices import|demo|tickers|stats`: loading price data from the command line."""
+"""`flask prices import|demo|tickers|stats|delete|rollups`: price data from the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.prices.deleting import UnknownTickers, delete_tickers, demo_tickers, known_tickers
 from app.prices.demo import DatabaseNotEmpty, load_demo
 from app.prices.importing import (
     DEFAULT_BATCH_SIZE,
@@ -28,8 +29,10 @@ from app.prices.importing import (
     import_ticker_names,
     open_writer,
 )
+from app.prices.rollups import Runner, check, rebuild
+from app.prices.tickers import InvalidTicker, parse_ticker
 
-prices_cli = AppGroup("prices", help="Load price data.")
+prices_cli = AppGroup("prices", help="Load, delete and check price data.")
 # Driver errors come through unwrapped: the importer talks to the DBAPI connection directly.
 DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error, sqlite3.Error)
 # Exit codes of `prices import` (README, "Price data"); with several files the worst one counts.
@@ -239,3 +242,99 @@ def stats_command(rebuild: bool) -> None:
         echo_error(f"Database error, nothing was changed: {error}")
         raise SystemExit(1) from None
     click.echo(f"Rebuilt the price summary of {count} ticker(s).")
+
+
+# What `prices delete` reports, per table, in this order.
+DELETED_LABELS = (
+    ("watchlist", "watchlist entries"),
+    ("ticker_stats", "ticker summaries"),
+    ("stock_prices", "price rows"),
+    ("stock_prices_hourly", "hourly rollup rows"),
+    ("stock_prices_daily", "daily rollup rows"),
+    ("stock_rollup_tickers", "rollup settings"),
+    ("stock_tickers", "ticker names"),
+)
+
+
+def unknown_message(tickers: list[str]) -> str:
+    """What `prices delete` says about tickers it does not know."""
+    return f"Unknown tickers (no prices, no name): {', '.join(tickers)}; nothing deleted."
+
+
+@prices_cli.command("delete")
+@click.argument("tickers", nargs=-1)
+@click.option("--demo", is_flag=True, help="Delete the demo tickers (`prices demo`).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_command(tickers: tuple[str, ...], demo: bool, yes: bool) -> None:
+    """Delete tickers with their prices, rollups, names and watchlist entries (one transaction).
+
+    Exits 1, deleting nothing, when a ticker is unknown or not a ticker symbol.
+    """
+    if demo == bool(tickers):
+        raise click.UsageError("name the tickers to delete, or give --demo (not both)")
+    if demo:
+        names = demo_tickers(db.engine)
+        if not names:
+            click.echo("No demo tickers are stored: nothing deleted.")
+            return
+    else:
+        names = []
+        for text in tickers:
+            try:
+                names.append(parse_ticker(text))
+            except InvalidTicker as error:
+                echo_error(f"{text!r}: {error}")
+                raise SystemExit(1) from None
+        unknown = sorted(set(names) - known_tickers(db.engine, names))
+        if unknown:
+            echo_error(unknown_message(unknown))
+            raise SystemExit(1)
+    names = sorted(set(names))
+    if not yes:
+        listed = ", ".join(names)
+        question = f"Delete {listed} with their prices, rollups, names and watchlist entries?"
+        click.confirm(question, abort=True)
+    try:
+        deleted = delete_tickers(db.engine, names)
+    except UnknownTickers as error:  # deleted by someone else since the check above
+        echo_error(unknown_message(error.tickers))
+        raise SystemExit(1) from None
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, nothing was deleted: {error}")
+        raise SystemExit(1) from None
+    counts = ", ".join(
+        f"{deleted.rows[table]} {label}" for table, label in DELETED_LABELS if table in deleted.rows
+    )
+    click.echo(f"Deleted {len(deleted.tickers)} tickers ({', '.join(deleted.tickers)}): {counts}.")
+
+
+@prices_cli.command("rollups")
+@click.option("--check", "check_only", is_flag=True, help="Compare the levels with the prices.")
+@click.option("--rebuild", "rebuild_all", is_flag=True, help="Recompute every level.")
+def rollups_command(check_only: bool, rebuild_all: bool) -> None:
+    """Check (exit 1 on any mismatch) or rebuild the hourly and daily rollups, e.g. after rows
+    were loaded behind the app's back."""
+    if check_only == rebuild_all:
+        raise click.UsageError("give --check or --rebuild")
+    try:
+        if check_only:
+            with db.engine.connect() as connection:
+                mismatches = check(Runner.for_sqlalchemy(connection))
+            for table, count in mismatches.items():
+                click.echo(f"{table}: {count} mismatched rows")
+            if any(mismatches.values()):
+                echo_error("The rollups disagree with the prices: run `prices rollups --rebuild`.")
+                raise SystemExit(1)
+            return
+        with db.engine.connect() as connection:
+            timescale = Runner.for_sqlalchemy(connection).timescale
+        # TimescaleDB refreshes its aggregates outside transactions; the tables are rebuilt in one.
+        engine = db.engine
+        if timescale:
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        with engine.begin() as connection:
+            counts = rebuild(Runner.for_sqlalchemy(connection))
+    except DATABASE_ERRORS as error:
+        echo_error(f"Database error, nothing was changed: {error}")
+        raise SystemExit(1) from None
+    click.echo("Rebuilt: " + ", ".join(f"{table} {count} rows" for table, count in counts.items()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -75,21 +75,3 @@ def rebuild_ticker_stats(connection: Connection | Session) -> int:
     connection.execute(text(f"INSERT INTO ticker_stats ({_COLUMNS}) {every}"))
     return connection.execute(text("SELECT count(*) FROM ticker_stats")).scalar_one()
 
-
-_FORGET = [
-    text("DELETE FROM watchlist WHERE ticker IN :tickers"),
-    text("DELETE FROM ticker_stats WHERE ticker IN :tickers"),
-]
-
-
-def forget_tickers(connection: Connection | Session, tickers: Iterable[str]) -> None:
-    """Delete the watchlist entries and `ticker_stats` rows of `tickers` in the caller's
-    transaction; `flask prices delete` calls this beside deleting their prices and names (the
-    foreign keys would cascade too, but only where the database enforces them)."""
-    chosen = sorted(set(tickers))
-    if not chosen:
-        return
-    for statement in _FORGET:
-        connection.execute(
-            statement.bindparams(bindparam("tickers", expanding=True)), {"tickers": chosen}
-        )

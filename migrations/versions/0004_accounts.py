@@ -1,7 +1,7 @@
 """accounts: users.about_me, users.last_seen_at, login_events
 
 Revision ID: 0004_accounts
-Revises: 0002_timescaledb
+Revises: 0003_rollups
 Create Date: 2026-12-02
 
 login_events is read one account at a time, newest first (the sign-in history, and the pruning
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_accounts"
-down_revision = "0002_timescaledb"
+down_revision = "0003_rollups"
 branch_labels = None
 depends_on = None
 

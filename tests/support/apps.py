@@ -12,6 +12,9 @@ TABLES = (
     "ticker_stats",
     "login_events",
     "users",
+    "stock_prices_hourly",
+    "stock_prices_daily",
+    "stock_rollup_tickers",
     "stock_prices",
     "stock_tickers",
 )

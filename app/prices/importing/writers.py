@@ -2,10 +2,13 @@
 
 On PostgreSQL a batch is streamed with binary COPY (the server parses no text), straight into
 `stock_prices` while batches are all new rows, else into a temporary table merged with
-`INSERT ... ON CONFLICT`; on SQLite it is an `executemany` of the same upsert. Existing rows are
-never deleted first: a re-import leaves them alone unless `replace` is set. Each batch's
-transaction also rewrites the `ticker_stats` rows of its tickers (app.prices.ticker_stats).
-`BackgroundWriter` runs a writer in a thread, so that one batch is stored while the next is parsed.
+`INSERT ... ON CONFLICT`; on SQLite it is an `executemany` of the same upsert. Either way the
+rollups of the buckets the batch touched are recomputed in the same transaction
+(`app.prices.rollups`). Existing rows are never deleted first: a re-import leaves them alone
+unless `replace` is set. `BackgroundWriter` runs a writer in a thread, so that one batch is
+stored while the next is parsed.
+Each batch's transaction also rewrites the `ticker_stats` rows of its tickers
+(app.prices.ticker_stats).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from app.prices.importing.batches import COPY_COLUMNS, Batch
 from app.prices.importing.fields import Row
+from app.prices.rollups import BatchRollups, Runner
 from app.prices.ticker_stats import refresh_ticker_stats
 from app.prices.tickers import TICKER_MAX
 
@@ -89,6 +93,8 @@ class PostgresWriter:
             row[0] for row in self.connection.execute("SELECT ticker FROM stock_tickers")
         }
         self.try_direct = True
+        self.run = Runner.for_psycopg(self.connection)
+        self.rollups = BatchRollups(self.run)
 
     @staticmethod
     def _copy(cursor, statement: str, data: bytes) -> None:
@@ -107,26 +113,32 @@ class PostgresWriter:
                 cursor.executemany(
                     INSERT_TICKER.format("%s"), [(ticker,) for ticker in sorted(new_tickers)]
                 )
-            direct = self.try_direct
-            if direct:
-                try:
-                    with self.connection.transaction():
-                        self._copy(cursor, PG_COPY_DIRECT, data)
-                except psycopg.errors.UniqueViolation:
-                    direct = False
-            if direct:
-                inserted, updated = len(batch), 0
-            else:
-                self._copy(cursor, PG_COPY_STAGE, data)
-                cursor.execute(PG_MERGE_NEW)
-                inserted = cursor.rowcount
-                updated = 0
-                if self.replace:
-                    cursor.execute(PG_MERGE_CHANGED)
-                    updated = cursor.rowcount
+            inserted, updated = self._store(cursor, batch, data)
             refresh_ticker_stats(cursor, batch.names, "postgresql")
-        self.try_direct = inserted == len(batch)
+            # In the batch's transaction: a reader sees its rows and their rollups together.
+            self.rollups.apply(self.run, batch)
+        self.rollups.committed()
+        self.rollups.refresh_after_commit(self.run, batch)
         self.known_tickers |= new_tickers
+        return inserted, updated
+
+    def _store(self, cursor, batch: Batch, data: bytes) -> tuple[int, int]:
+        if self.try_direct:
+            try:
+                with self.connection.transaction():
+                    self._copy(cursor, PG_COPY_DIRECT, data)
+            except psycopg.errors.UniqueViolation:
+                self.try_direct = False
+            else:
+                return len(batch), 0
+        self._copy(cursor, PG_COPY_STAGE, data)
+        cursor.execute(PG_MERGE_NEW)
+        inserted = cursor.rowcount
+        updated = 0
+        if self.replace:
+            cursor.execute(PG_MERGE_CHANGED)
+            updated = cursor.rowcount
+        self.try_direct = inserted == len(batch)
         return inserted, updated
 
     def cancel(self) -> None:
@@ -155,6 +167,8 @@ class SqliteWriter:
         self.known_tickers = {
             row[0] for row in self.connection.execute("SELECT ticker FROM stock_tickers")
         }
+        self.run = Runner.for_sqlite3(self.connection)
+        self.rollups = BatchRollups(self.run)
 
     def write(self, rows: Batch | list[Row]) -> tuple[int, int]:
         """Upsert `rows` in one transaction."""
@@ -177,10 +191,12 @@ class SqliteWriter:
                 connection.executemany(SQLITE_UPDATE_CHANGED, records)
                 updated = connection.total_changes - before
             refresh_ticker_stats(connection, batch.names, "sqlite")
+            self.rollups.apply(self.run, batch)  # in the batch's transaction
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        self.rollups.committed()
         self.known_tickers |= new_tickers
         return inserted, updated
 

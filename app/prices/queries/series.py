@@ -4,8 +4,12 @@ A ticker with few rows in the range gets them as stored; the others get OHLCV bu
 nice width, aggregated by the database. On plain PostgreSQL each bucket is read by its own range
 scans of the primary key (`BUCKET_ROWS`); TimescaleDB (`time_bucket`) and SQLite (integer
 arithmetic on epoch seconds) group the range's rows by a bucket expression (`AGGREGATED_ROWS`).
+Where a ticker has pre-aggregated levels (`app.prices.rollups`: hourly, daily) whose width
+divides the bucket width, its buckets are built from the coarsest such level instead
+(`ROLLUP_ROWS`), and from raw rows only where the range's edges cut a level's bucket: the same
+buckets with the same values, read from a few thousand rows whatever the range.
 Every value from the caller is a bound parameter; the only SQL chosen here is a fixed statement
-per backend.
+per backend (and level).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from app.prices.queries.arguments import (
     current_connection,
     time_range,
 )
+from app.prices.rollups import LEVELS, Level, floor_time
 
 MAX_POINTS = 2000
 # Buckets are aligned on this instant, so that panning keeps bucket edges where they were; it is
@@ -41,6 +46,8 @@ NICE_WIDTHS = (
 )
 BUCKET_EXPRESSIONS = {
     "timescaledb": "time_bucket(:width, time, :origin)",
+    # Only for the few rows of ROLLUP_ROWS: grouping raw rows is BUCKET_ROWS' job on PostgreSQL.
+    "postgresql": "date_bin(:width, time, :origin)",
     # floor((epoch - origin) / width) * width + origin, with SQLite's truncating `/` and `%`.
     "sqlite": (
         "(CAST(strftime('%s', time) AS INTEGER)"
@@ -205,6 +212,112 @@ PG_AGGREGATION_SETTINGS = text(
 )
 
 
+# One ticker's buckets from a level's rows over [level_start, level_end), the range's aligned
+# middle, and from the raw rows of the cut level buckets at its edges, [start, level_start) and
+# [level_end, end). Each piece is a row or a level's bucket, disjoint in time, so the first open
+# and last close of a bucket are those of its first piece with an open and its last piece,
+# looked up by time among the pieces.
+ROLLUP_ROWS = """
+WITH pieces AS (
+    SELECT time, open, high, low, close, volume FROM stock_prices
+    WHERE ticker = :ticker AND time >= :start AND time < :level_start
+    UNION ALL
+    SELECT time, open, high, low, close, volume FROM {level}
+    WHERE ticker = :ticker AND time >= :level_start AND time < :level_end
+    UNION ALL
+    SELECT time, open, high, low, close, volume FROM stock_prices
+    WHERE ticker = :ticker AND time >= :level_end AND time < :end
+), buckets AS (
+    SELECT {bucket} AS bucket,
+           min(CASE WHEN open IS NOT NULL THEN time END) AS open_time,
+           max(time) AS close_time,
+           max(high) AS high, min(low) AS low, sum(volume) AS volume
+    FROM pieces
+    GROUP BY bucket
+)
+SELECT b.bucket, o.open, b.high, b.low, c.close, b.volume
+FROM buckets b
+LEFT JOIN pieces o ON o.time = b.open_time
+JOIN pieces c ON c.time = b.close_time
+ORDER BY b.bucket
+"""
+LEVEL_TICKERS = text(
+    "SELECT ticker, hourly, daily FROM stock_rollup_tickers WHERE ticker IN :tickers"
+).bindparams(bindparam("tickers", expanding=True))
+
+
+def rollup_statement(dialect: str, level: Level):
+    """ROLLUP_ROWS on `level` with the backend's bucket expression and parameter types."""
+    statement = text(
+        ROLLUP_ROWS.format(level=level.table, bucket=BUCKET_EXPRESSIONS[dialect])
+    ).bindparams(
+        bindparam("level_start", type_=DateTime()),
+        bindparam("level_end", type_=DateTime()),
+        *RANGE_BINDS,
+    )
+    if dialect == "sqlite":
+        return statement.bindparams(
+            bindparam("width", type_=Integer()), bindparam("origin", type_=Integer())
+        )
+    return statement.bindparams(
+        bindparam("width", type_=Interval()), bindparam("origin", type_=DateTime())
+    ).columns(bucket=DateTime())
+
+
+def level_for(
+    connection: Connection, dialect: str, names: list[str], width: timedelta
+) -> dict[str, Level]:
+    """The coarsest level each ticker of `names` has whose width divides `width` (buckets are
+    aligned on ORIGIN, a midnight, so such a level's buckets never straddle two of `width`).
+    On TimescaleDB every ticker has every level (continuous aggregates)."""
+    fitting = [level for level in LEVELS if width % level.width == timedelta(0)]
+    if not fitting:
+        return {}
+    if dialect == "timescaledb":
+        return dict.fromkeys(names, fitting[-1])
+    chosen = {}
+    for ticker, *flags in connection.execute(LEVEL_TICKERS, {"tickers": names}):
+        has = {level.name for level, flag in zip(LEVELS, flags, strict=True) if flag}
+        for level in reversed(fitting):
+            if level.name in has:
+                chosen[ticker] = level
+                break
+    return chosen
+
+
+def rollup_series(
+    connection: Connection,
+    dialect: str,
+    name: str,
+    level: Level,
+    low: datetime,
+    high: datetime,
+    width: timedelta,
+) -> PriceSeries:
+    """Buckets of `width` for ticker `name` over [low, high), read from `level`. A level is used
+    only for widths of at least an hour, i.e. ranges of over 40 days (see bucket_width), so the
+    aligned middle [level_start, level_end) is never empty."""
+    level_start = floor_time(low, level.width)
+    if level_start < low:
+        level_start += level.width
+    params = {
+        "ticker": name,
+        "start": low,
+        "end": high,
+        "level_start": level_start,
+        "level_end": floor_time(high, level.width),
+    }
+    if dialect == "sqlite":
+        params |= {"width": int(width.total_seconds()), "origin": ORIGIN_SECONDS}
+    else:
+        params |= {"width": width, "origin": ORIGIN}
+    series = PriceSeries(name, width)
+    for row in connection.execute(rollup_statement(dialect, level), params):
+        bucket = EPOCH + timedelta(seconds=row.bucket) if dialect == "sqlite" else row.bucket
+        series.append((bucket, *row[1:]))
+    return series
+
+
 def aggregated_statement(dialect: str):
     """AGGREGATED_ROWS with the backend's bucket expression and parameter types."""
     statement = text(AGGREGATED_ROWS.format(bucket=BUCKET_EXPRESSIONS[dialect]))
@@ -229,13 +342,15 @@ def price_series(
     end: date | datetime | None = None,
     max_points: int = MAX_POINTS,
     connection: Connection | None = None,
+    use_rollups: bool = True,
 ) -> dict[str, PriceSeries]:
     """Bars of each ticker over [start, end), at most `max_points` per ticker.
 
     A ticker with no more than `max_points` rows in the range gets its stored rows; the others
     get OHLCV buckets (first open, max high, min low, last close, summed volume) of one width
     for all of them, the smallest nice width that fits the range they span. Tickers without
-    rows in the range are absent from the result.
+    rows in the range are absent from the result. `use_rollups=False` aggregates the raw rows
+    even where a level would serve: the reference the tests and benchmarks compare with.
     """
     if max_points < 3:
         raise ValueError("max_points must be at least 3")
@@ -265,7 +380,7 @@ def price_series(
         first = min(first for first, _ in extents.values())
         last = max(last for _, last in extents.values())
         width = bucket_width(last - first, max_points)
-        result |= aggregated_series(connection, extents, low, high, width)
+        result |= aggregated_series(connection, extents, low, high, width, use_rollups)
     return {name: result[name] for name in names if name in result}
 
 
@@ -275,12 +390,21 @@ def aggregated_series(
     low: datetime,
     high: datetime,
     width: timedelta,
+    use_rollups: bool = True,
 ) -> dict[str, PriceSeries]:
-    """Buckets of `width` for each ticker of `extents` (its first and last time in [low, high))."""
+    """Buckets of `width` for each ticker of `extents` (its first and last time in [low, high)),
+    from a rollup level where the ticker has one that fits."""
     dialect = bucket_dialect(connection)
     if dialect != "sqlite":
         connection.execute(PG_AGGREGATION_SETTINGS)
-    result = {name: PriceSeries(name, width) for name in extents}
+    result = {}
+    if use_rollups:
+        for name, level in level_for(connection, dialect, list(extents), width).items():
+            result[name] = rollup_series(connection, dialect, name, level, low, high, width)
+        extents = {name: extent for name, extent in extents.items() if name not in result}
+        if not extents:
+            return result
+    result |= {name: PriceSeries(name, width) for name in extents}
     if dialect == "postgresql":
         for name, (first, last) in extents.items():
             params = {
