@@ -119,3 +119,19 @@ def test_the_levels_serve_the_whole_range(app):
                 series = price_series(*arguments, connection=connection)
                 assert series == price_series(*arguments, connection=connection, use_rollups=False)
                 assert series["DENSE"].bucket >= timedelta(hours=12)
+
+
+def test_a_range_inside_one_level_bucket_is_read_raw(app):
+    """Three points asked of 40 minutes: a 1-hour width, the hourly level, but no whole hour in
+    the range; every row is counted once."""
+    ten = BASE + timedelta(hours=10)
+    rows = [("SHORT", ten + timedelta(minutes=m), 1.0, 2.0, 0.5, 1.0 + m, m) for m in range(60)]
+    with app.app_context():
+        apply_step(("import", rows, False))
+        with db.engine.connect() as connection:
+            low, high = ten + timedelta(minutes=10), ten + timedelta(minutes=50)
+            arguments = (["SHORT"], low, high, 3)
+            series = price_series(*arguments, connection=connection)
+            assert series == price_series(*arguments, connection=connection, use_rollups=False)
+            assert series["SHORT"].bucket == timedelta(hours=1)
+            assert series["SHORT"].volume == [sum(range(10, 50))]

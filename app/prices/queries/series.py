@@ -294,18 +294,19 @@ def rollup_series(
     high: datetime,
     width: timedelta,
 ) -> PriceSeries:
-    """Buckets of `width` for ticker `name` over [low, high), read from `level`. A level is used
-    only for widths of at least an hour, i.e. ranges of over 40 days (see bucket_width), so the
-    aligned middle [level_start, level_end) is never empty."""
+    """Buckets of `width` for ticker `name` over [low, high), read from `level`. The level's
+    whole buckets inside the range are [level_start, level_end); a range inside one level bucket
+    (few points asked of a short range) has none, and is all raw rows."""
     level_start = floor_time(low, level.width)
     if level_start < low:
         level_start += level.width
+    level_start = min(level_start, high)
     params = {
         "ticker": name,
         "start": low,
         "end": high,
         "level_start": level_start,
-        "level_end": floor_time(high, level.width),
+        "level_end": max(floor_time(high, level.width), level_start),
     }
     if dialect == "sqlite":
         params |= {"width": int(width.total_seconds()), "origin": ORIGIN_SECONDS}
