@@ -53,6 +53,17 @@ def database_url(request):
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of a database with no tables yet (for the migration tests)."""
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "migrations.db")
+        return
+    postgres_admin_connection().close()
+    with scratch_database("stockdash_migrations") as url:
+        yield url
+
+
 @pytest.fixture
 def make_app(database_url):
     """Factory for apps on the current backend; tables are emptied after the test."""

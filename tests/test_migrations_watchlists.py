@@ -4,26 +4,12 @@ already stored, the schema matches the models, and it goes down and up again."""
 from __future__ import annotations
 
 import flask_migrate
-import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
 from tests.support.apps import make_config
-from tests.support.databases import postgres_admin_connection, scratch_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """The URL of a database with no tables yet."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "migrations.db")
-        return
-    postgres_admin_connection().close()
-    with scratch_database("stockdash_migrations") as url:
-        yield url
+from tests.support.databases import schema_differences
 
 
 def test_watchlists_migration_summarises_stored_prices_and_matches_the_models(empty_database):
@@ -42,8 +28,7 @@ def test_watchlists_migration_summarises_stored_prices_and_matches_the_models(em
                 "SELECT ticker, last_close, previous_close, change_pct FROM ticker_stats"
             )).one()  # fmt: skip
             assert tuple(row) == ("AAA", 10.0, 8.0, 25.0)
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, db.metadata) == []
+            assert schema_differences(connection) == []
         flask_migrate.downgrade(revision="0004_accounts")
         flask_migrate.upgrade(revision="head")
         with db.engine.connect() as connection:

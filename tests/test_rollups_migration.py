@@ -10,8 +10,6 @@ from datetime import datetime
 
 import flask_migrate
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from app import create_app
@@ -20,21 +18,11 @@ from app.prices.importing import open_writer
 from app.prices.rollups import Runner, check, rebuild
 from tests.support.apps import make_config
 from tests.support.data import store_prices
-from tests.support.databases import postgres_admin_connection, scratch_database
+from tests.support.databases import schema_differences, scratch_database
 
 TIMESCALE_VARIABLE = "STOCKDASH_TIMESCALE_URL"
 LEVEL_TABLES = {"stock_prices_hourly", "stock_prices_daily", "stock_rollup_tickers"}
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """The URL of a database with no tables yet."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "migrations.db")
-        return
-    postgres_admin_connection().close()
-    with scratch_database("stockdash_rollups") as url:
-        yield url
 
 
 def test_rollups_migration_matches_the_models_and_goes_down_and_up(empty_database):
@@ -46,8 +34,7 @@ def test_rollups_migration_matches_the_models_and_goes_down_and_up(empty_databas
         flask_migrate.upgrade(revision="head")
         with db.engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) >= LEVEL_TABLES
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, db.metadata) == []
+            assert schema_differences(connection) == []
             # Rows from before the migration have no levels (served raw) until a rebuild.
             count = text("SELECT count(*) FROM stock_rollup_tickers")
             assert connection.execute(count).scalar() == 0

@@ -42,3 +42,15 @@ def scratch_database(prefix: str, admin_url: str = POSTGRES_ADMIN_URL) -> Iterat
     finally:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def schema_differences(connection) -> list:
+    """What differs between the migrated schema on `connection` and the models (types too):
+    empty when the migrations make exactly the tables the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.extensions import db
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, db.metadata)
