@@ -8,7 +8,7 @@ transaction (`refresh_ticker_stats`, called by app.prices.importing.writers), fr
 itself: four lookups per ticker on its primary key (ticker, time), each reading one or two index
 entries, whatever was inserted or replaced. `rebuild_ticker_stats` recomputes every row (the
 migration that creates the table runs it; `flask prices stats --rebuild` after rows were loaded
-behind the app's back), and `forget_tickers` removes what refers to tickers being deleted.
+behind the app's back); `prices delete` (app.prices.deleting) removes a deleted ticker's row.
 """
 
 from __future__ import annotations
