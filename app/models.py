@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -221,3 +223,52 @@ class WatchlistEntry(db.Model):
         ForeignKey("stock_tickers.ticker", ondelete="CASCADE"), primary_key=True
     )
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+NOTE_MAX = 280  # the longest note body, in characters
+
+
+class Follow(db.Model):
+    """One analyst following another. Goes with either user (ON DELETE CASCADE); the database
+    refuses a self-follow (ck_follows_not_self)."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        CheckConstraint("follower_id <> followed_id", name="not_self"),
+        # The primary key serves "whom does X follow" (the feed, the Follow button); these serve
+        # both lists newest follow first, and the follower counts.
+        Index("ix_follows_followed_id_created_at", "followed_id", "created_at", "follower_id"),
+        Index("ix_follows_follower_id_created_at", "follower_id", "created_at", "followed_id"),
+    )
+
+    follower_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followed_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Note(db.Model):
+    """A research note: plain text (at most NOTE_MAX characters) on a ticker at a date.
+
+    Goes with its author and with its ticker (ON DELETE CASCADE). Every list of notes is newest
+    first and paged by the keyset (created_at, id), so each list has an index ending in those
+    two columns; (ticker, as_of) serves the chart's markers for a date range.
+    """
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        Index("ix_notes_created_at_id", "created_at", "id"),
+        Index("ix_notes_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_notes_ticker_created_at_id", "ticker", "created_at", "id"),
+        Index("ix_notes_ticker_as_of", "ticker", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ticker: Mapped[str] = mapped_column(ForeignKey("stock_tickers.ticker", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    body: Mapped[str] = mapped_column(String(NOTE_MAX))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

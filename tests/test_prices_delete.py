@@ -51,7 +51,7 @@ def test_delete_removes_everything_of_the_ticker_and_counts_it(app, runner, tmp_
     result = run(runner, "delete", MINUTE_TICKER.lower(), "--yes")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        f"Deleted 1 tickers ({MINUTE_TICKER}): 0 watchlist entries, 1 ticker summaries, "
+        f"Deleted 1 tickers ({MINUTE_TICKER}): 0 notes, 0 watchlist entries, 1 ticker summaries, "
         "780 price rows, 14 hourly rollup rows, 2 daily rollup rows, 1 rollup settings, "
         "1 ticker names."
     )
@@ -66,11 +66,11 @@ def test_delete_asks_first(app, runner, tmp_path):
     load_two(runner, tmp_path)
     refused = run(runner, "delete", "DAY", input="n\n")
     assert refused.exit_code == 1
-    assert "Delete DAY with their prices, rollups, names and watchlist entries?" in refused.output
+    assert "Delete DAY with their prices, rollups, names, watchlist entries and notes?" in refused.output
     assert count(app, "stock_prices") == 800
     accepted = run(runner, "delete", "DAY", input="y\n")
     assert accepted.exit_code == 0
-    assert "Deleted 1 tickers (DAY): 0 watchlist entries, 1 ticker summaries, 20 price rows" in (
+    assert "Deleted 1 tickers (DAY): 0 notes, 0 watchlist entries, 1 ticker summaries, 20 price rows" in (
         accepted.output
     )
     assert count(app, "stock_prices") == 780

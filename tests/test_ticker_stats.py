@@ -132,7 +132,7 @@ def test_prices_delete_removes_their_watchlist_entries_and_stats_and_counts_them
     result = runner.invoke(args=["prices", "delete", "A", "C", "--yes"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        "Deleted 2 tickers (A, C): 2 watchlist entries, 2 ticker summaries, 4 price rows, "
+        "Deleted 2 tickers (A, C): 0 notes, 2 watchlist entries, 2 ticker summaries, 4 price rows, "
         "0 hourly rollup rows, 0 daily rollup rows, 0 rollup settings, 2 ticker names."
     )
     with app.app_context():

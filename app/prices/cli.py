@@ -246,6 +246,7 @@ def stats_command(rebuild: bool) -> None:
 
 # What `prices delete` reports, per table, in this order.
 DELETED_LABELS = (
+    ("notes", "notes"),
     ("watchlist", "watchlist entries"),
     ("ticker_stats", "ticker summaries"),
     ("stock_prices", "price rows"),
@@ -266,7 +267,8 @@ def unknown_message(tickers: list[str]) -> str:
 @click.option("--demo", is_flag=True, help="Delete the demo tickers (`prices demo`).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_command(tickers: tuple[str, ...], demo: bool, yes: bool) -> None:
-    """Delete tickers with their prices, rollups, names and watchlist entries (one transaction).
+    """Delete tickers with their prices, rollups, names, watchlist entries and notes (one
+    transaction).
 
     Exits 1, deleting nothing, when a ticker is unknown or not a ticker symbol.
     """
@@ -292,7 +294,9 @@ def delete_command(tickers: tuple[str, ...], demo: bool, yes: bool) -> None:
     names = sorted(set(names))
     if not yes:
         listed = ", ".join(names)
-        question = f"Delete {listed} with their prices, rollups, names and watchlist entries?"
+        question = (
+            f"Delete {listed} with their prices, rollups, names, watchlist entries and notes?"
+        )
         click.confirm(question, abort=True)
     try:
         deleted = delete_tickers(db.engine, names)

@@ -1,5 +1,5 @@
-"""Deleting tickers: their prices, rollups, names, summaries and watchlist entries go together,
-in one transaction.
+"""Deleting tickers: their prices, rollups, names, summaries, watchlist entries and notes go
+together, in one transaction.
 
 `delete_tickers` is the one place that knows which tables hold a ticker's rows: a table that
 refers to tickers gets its DELETE in TICKER_TABLES (children before parents), and the counts
@@ -18,9 +18,10 @@ from app.prices.demo import DEMO_INDUSTRY, DEMO_TICKERS
 from app.prices.rollups import Runner, delete_levels, refresh_timescale
 
 # The tables holding a ticker's rows besides the rollups, children first; each is deleted from
-# by its `ticker` column. watchlist and ticker_stats would also cascade from stock_tickers, but
-# deleting them explicitly counts them, and holds where a database does not enforce the keys.
-TICKER_TABLES = ("watchlist", "ticker_stats", "stock_prices", "stock_tickers")
+# by its `ticker` column. notes, watchlist and ticker_stats would also cascade from
+# stock_tickers, but deleting them explicitly counts them, and holds where a database does not
+# enforce the keys.
+TICKER_TABLES = ("notes", "watchlist", "ticker_stats", "stock_prices", "stock_tickers")
 KNOWN = text(
     "SELECT ticker FROM stock_tickers WHERE ticker IN :tickers "
     "UNION SELECT DISTINCT ticker FROM stock_prices WHERE ticker IN :tickers"

@@ -8,6 +8,8 @@ from app.config import engine_options, normalise_database_url
 
 # Every table a test may fill; emptied after each test that made an app.
 TABLES = (
+    "notes",
+    "follows",
     "watchlist",
     "ticker_stats",
     "login_events",
