@@ -1,70 +1,160 @@
-"""Keyset pagination: pages of rows newest first, linked by the ids at their edges.
+"""Keyset pagination: pages of rows newest first, linked by the keys of the rows at their edges.
 
-A page is asked for as `?before=<id>` (the next, older page: the rows with smaller ids) or
-`?after=<id>` (the previous, newer one). Rows written while someone reads never shift what the
+A page is asked for as `?before=<key>` (the next, older page: the rows with smaller keys) or
+`?after=<key>` (the previous, newer one). Rows written while someone reads never shift what the
 next page holds, and a deep page costs what the first does: each is one index range read of
-PER_PAGE + 1 rows, plus one EXISTS for the link the other way. Any other value of the two
-parameters (not a whole number, out of range, both given) is a 404, never a database error.
+PER_PAGE + 1 rows, plus one EXISTS for the link the other way.
+
+Two keys are used: a row's id (`keyset_page`, where ids grow with time, e.g. sign-in events),
+and (time, id) (`time_keyset_page`, for notes and follows: the order users see, with the id
+breaking ties between equal times). A time key is written `<microseconds since 1970 UTC>.<id>`.
+Any other value of the two parameters (malformed, out of range, both given) is a 404, never a
+database error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, request
-from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Select, select, tuple_
 
 from app.extensions import db
 
 ID_MAX = 2**31 - 1  # the largest value an INTEGER id holds
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+# The times a key may carry: what a datetime holds (years 1..9999), so decoding never overflows.
+MICROS_MIN = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+MICROS_MAX = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - EPOCH) // MICROSECOND
+
+Key = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class Page:
-    """The rows of one page, and the ids its rel=prev / rel=next links carry (None: no link)."""
+    """The items of one page, and the keys its rel=prev / rel=next links carry (None: no link)."""
 
     items: list[Any]
-    newer_than: int | None  # ?after= of the previous page
-    older_than: int | None  # ?before= of the next page
+    newer_than: str | None  # ?after= of the previous page
+    older_than: str | None  # ?before= of the next page
 
 
-def page_parameter(name: str) -> int | None:
-    """`name` from the query string as an id, None when absent; anything else is a 404."""
-    raw = request.args.get(name)
-    if raw is None:
-        return None
+def parse_id(raw: str) -> int | None:
+    """An id as a key, None when `raw` is not one."""
     if not raw.isascii() or not raw.isdigit() or int(raw) > ID_MAX:
-        abort(404)
+        return None
     return int(raw)
 
 
-def keyset_page(query: Select, id_column: InstrumentedAttribute) -> Page:
+def parse_time_key(raw: str) -> tuple[datetime, int] | None:
+    """`<microseconds>.<id>` as (aware UTC time, id), None when `raw` is not one."""
+    micros, dot, row_id = raw.partition(".")
+    digits = micros[1:] if micros.startswith("-") else micros
+    if not dot or not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        return None
+    number, parsed_id = int(micros), parse_id(row_id)
+    if parsed_id is None or not MICROS_MIN <= number <= MICROS_MAX:
+        return None
+    return EPOCH + number * MICROSECOND, parsed_id
+
+
+def format_time_key(at: datetime, row_id: int) -> str:
+    """The key of a row written at `at` (aware, or naive UTC as SQLite returns it)."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return f"{(aware - EPOCH) // MICROSECOND}.{row_id}"
+
+
+def requested_key(name: str, parse: Callable[[str], Key | int | None]) -> Any:
+    """The key in query parameter `name`, None when absent; anything unreadable is a 404."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    key = parse(raw)
+    if key is None:
+        abort(404)
+    return key
+
+
+def keyset_page(query: Select, id_column: ColumnElement) -> Page:
     """The page of `query` (one entity, any WHERE) that the request asks for, newest id first."""
-    before, after = page_parameter("before"), page_parameter("after")
+    return _page(
+        query,
+        (id_column,),
+        parse=lambda raw: None if (found := parse_id(raw)) is None else (found,),
+        format_key=lambda key: str(key[0]),
+        key_of=lambda item: (getattr(item, id_column.key),),
+        fetch=lambda q: db.session.scalars(q).all(),
+    )
+
+
+def time_keyset_page(
+    query: Select,
+    time_column: ColumnElement,
+    id_column: ColumnElement,
+    key_of: Callable[[Any], tuple[datetime, int]],
+    *,
+    scalars: bool = True,
+) -> Page:
+    """The page of `query` that the request asks for, newest (time, id) first.
+
+    `key_of(item)` gives an item's (time, id); `scalars=False` keeps whole result rows (a query
+    that selects several entities, e.g. a note with its author) as the items.
+    """
+    return _page(
+        query,
+        (time_column, id_column),
+        parse=parse_time_key,
+        format_key=lambda key: format_time_key(*key),
+        key_of=key_of,
+        fetch=(lambda q: db.session.scalars(q).all()) if scalars else (
+            lambda q: db.session.execute(q).all()
+        ),
+    )
+
+
+def _page(
+    query: Select,
+    columns: Sequence[ColumnElement],
+    *,
+    parse: Callable[[str], Key | None],
+    format_key: Callable[[Key], str],
+    key_of: Callable[[Any], Key],
+    fetch: Callable[[Select], Sequence[Any]],
+) -> Page:
+    """The requested page of `query` ordered by `columns` descending (see the module)."""
+    before, after = requested_key("before", parse), requested_key("after", parse)
     if before is not None and after is not None:
         abort(404)
     per_page = current_app.config["PER_PAGE"]
+    key = tuple_(*columns) if len(columns) > 1 else columns[0]
+
+    def bound(value: Key) -> Any:
+        return tuple_(*value) if len(columns) > 1 else value[0]
+
     if after is not None:
-        rows = db.session.scalars(
-            query.where(id_column > after).order_by(id_column.asc()).limit(per_page + 1)
-        ).all()
+        oldest_first = query.where(key > bound(after)).order_by(*(c.asc() for c in columns))
+        rows = fetch(oldest_first.limit(per_page + 1))
         items = list(reversed(rows[:per_page]))
         more_newer = len(rows) > per_page
     else:
-        window = query if before is None else query.where(id_column < before)
-        rows = db.session.scalars(window.order_by(id_column.desc()).limit(per_page + 1)).all()
+        window = query if before is None else query.where(key < bound(before))
+        rows = fetch(window.order_by(*(c.desc() for c in columns)).limit(per_page + 1))
         items = list(rows[:per_page])
         more_older = len(rows) > per_page
     if not items:  # past either end (a stale link): an empty page, with no links
         return Page([], None, None)
-    first, last = getattr(items[0], id_column.key), getattr(items[-1], id_column.key)
+    first, last = key_of(items[0]), key_of(items[-1])
     if after is not None:
-        more_older = any_rows(query.where(id_column < last))
+        more_older = any_rows(query.where(key < bound(last)))
     else:
-        more_newer = before is not None and any_rows(query.where(id_column > first))
-    return Page(items, first if more_newer else None, last if more_older else None)
+        more_newer = before is not None and any_rows(query.where(key > bound(first)))
+    return Page(
+        items, format_key(first) if more_newer else None, format_key(last) if more_older else None
+    )
 
 
 def any_rows(query: Select) -> bool:
