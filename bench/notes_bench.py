@@ -108,10 +108,11 @@ def generate(sizes: Sizes, end: datetime, seed: int = 11) -> dict[str, tuple[lis
     start = end - SPAN
     password_hash = hash_password(PASSWORD)
     tickers = [ticker_symbol(n) for n in range(1, sizes.tickers + 1)]
+    # One more analyst than asked, the newcomer: following and watching nothing, no notes.
     users = [
         (n, f"analyst{n}@example.com", "Analyst", f"No. {n}", password_hash,
          secrets.token_hex(16), start, 0, "")
-        for n in range(1, sizes.users + 1)
+        for n in range(1, sizes.users + 2)
     ]  # fmt: skip
     follows = []
     for follower in range(1, sizes.users + 1):
@@ -383,6 +384,15 @@ def measure(app, client, page_list: str, depth: int, runs: int) -> dict:
     return result
 
 
+def time_newcomer(app, user: int, runs: int) -> dict:
+    """The home page of analyst `user`, who follows and watches nothing and wrote nothing: the
+    feed that is empty, where a scan of the notes for matching ones finds none to stop at."""
+    client = logged_in(app, user)
+    timing = alternate({"first": lambda: fetch(client, PATHS["feed"])}, runs)["first"]
+    return {"p50": statistics.median(timing.seconds) * 1000, "p90": p90(timing.seconds) * 1000,
+            "plans": plans(app, client, PATHS["feed"])}  # fmt: skip
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -433,6 +443,7 @@ def main() -> None:
         client = logged_in(app, ANALYST)
         results = [measure(app, client, page_list, options.depth, options.runs)
                    for page_list in ("feed", "explore")]  # fmt: skip
+        newcomer = time_newcomer(app, options.users + 1, options.runs)
         stable = {page_list: check_stability(app, client, page_list) for page_list in PATHS}
         with app.app_context():
             db.engine.dispose()
@@ -459,10 +470,15 @@ def main() -> None:
     for page_list, ok in stable.items():
         print(f"{page_list}: a note written while walking neither repeats nor skips: {verdict(ok)}")
     print(f"p50 <= {TARGET_MS} ms and deep/page 1 <= {TARGET_RATIO}: {verdict(fast_all)}")
+    print(f"\nfeed of a newcomer (following and watching nothing, no notes: an empty feed): "
+          f"p50 {newcomer['p50']:.1f} ms, p90 {newcomer['p90']:.1f} ms")  # fmt: skip
     for result in results:
         for label, (count, shown) in result["plans"].items():
             print(f"\n### {result['list']} {label}: {count} statements; those reading notes:\n")
             print("\n\n".join(shown))
+    count, shown = newcomer["plans"]
+    print(f"\n### newcomer's feed: {count} statements; those reading notes:\n")
+    print("\n\n".join(shown))
     if not all(r["correct"] for r in results) or not all(stable.values()):
         sys.exit("the pages walked are wrong (see above)")
 
