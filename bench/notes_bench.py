@@ -76,7 +76,6 @@ PHRASES = (
     "dividend raised 8%, payout ratio still comfortable",
     "RSI over 70 after a five-day run; expecting a pause",
 )
-STABILITY_BODY = "stability check: written while walking"
 NOTE_ID = re.compile(r"\[note (\d+)\]")  # every generated body starts with its id
 NEXT_LINK = re.compile(
     r'<a\b[^>]*\brel="next"[^>]*\bhref="([^"]+)"|<a\b[^>]*\bhref="([^"]+)"[^>]*\brel="next"'
@@ -187,24 +186,30 @@ def load(app, tables: dict[str, tuple[list[str], list]]) -> None:
 
 # --- what a page holds -------------------------------------------------------------------------
 
-# The reference: which notes each list holds, newest first, written independently of
-# app/notes/queries.py (and slowly: it is only run for the notes actually walked).
+# The reference: which generated notes (ids up to :generated; the pages show their ids, not
+# those of the notes the stability check writes) each list holds, newest first, written
+# independently of app/notes/queries.py.
 REFERENCE = {
     "feed": text(
-        "SELECT id FROM notes WHERE user_id = :me "
+        "SELECT id FROM notes WHERE id <= :generated AND (user_id = :me "
         "OR user_id IN (SELECT followed_id FROM follows WHERE follower_id = :me) "
-        "OR ticker IN (SELECT ticker FROM watchlist WHERE user_id = :me) "
+        "OR ticker IN (SELECT ticker FROM watchlist WHERE user_id = :me)) "
         "ORDER BY created_at DESC, id DESC LIMIT :limit"
     ),
-    "explore": text("SELECT id FROM notes ORDER BY created_at DESC, id DESC LIMIT :limit"),
+    "explore": text(
+        "SELECT id FROM notes WHERE id <= :generated ORDER BY created_at DESC, id DESC "
+        "LIMIT :limit"
+    ),
 }
 PATHS = {"feed": "/", "explore": "/explore/"}
 
 
 def reference_ids(app, page_list: str, limit: int) -> list[int]:
-    """The first `limit` note ids of `page_list` for the analyst, by the reference query."""
+    """The first `limit` generated note ids of `page_list` for the analyst, by the reference
+    query."""
     with app.app_context():
-        ids = list(db.session.scalars(REFERENCE[page_list], {"me": ANALYST, "limit": limit}))
+        params = {"me": ANALYST, "limit": limit, "generated": app.config["BENCH_NOTES"]}
+        ids = list(db.session.scalars(REFERENCE[page_list], params))
         db.session.remove()
     return ids
 
@@ -265,12 +270,12 @@ def logged_in(app, user: int):
     return client
 
 
-def write_note(app, author: int, ticker: str) -> None:
+def write_note(app, author: int, ticker: str, body: str) -> None:
     """Write a note through the home page's form, as analyst `author`."""
     client = logged_in(app, author)
     token = csrf_token_from(client.get("/"))
     form = {"csrf_token": token, "ticker": ticker, "as_of": date.today().isoformat(),
-            "body": STABILITY_BODY}
+            "body": body}
     response = client.post("/notes/", data=form)
     if response.status_code != 302:
         raise RuntimeError(f"writing a note failed: {response.status_code}")
@@ -295,12 +300,13 @@ def check_stability(app, client, page_list: str, before: int = 3, after: int = 3
     with app.app_context():
         ticker = db.session.scalar(text("SELECT min(ticker) FROM stock_tickers"))
         db.session.remove()
-    write_note(app, followed_analyst(app), ticker)
+    body = f"stability check of the {page_list}: written while walking"
+    write_note(app, followed_analyst(app), ticker, body)
     if walked.next_path is not None:
         walk(client, walked.next_path, before + after, walked)
     shown = walked.all_ids()
     first_page = fetch(client, PATHS[page_list])
-    new_first = STABILITY_BODY in first_page.split("[note ", 1)[0]
+    new_first = body in first_page.split("[note ", 1)[0]
     return shown == expected[: len(shown)] and len(shown) == len(set(shown)) and new_first
 
 
@@ -427,7 +433,7 @@ def main() -> None:
     sizes = Sizes(options.users, options.follows, options.tickers, options.watch, options.notes)
 
     with database(options) as url:
-        app = create_app(bench_config(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True}))
+        app = create_app(bench_config(url, BENCH_NOTES=options.notes))
         migrate(app)
         started = time.perf_counter()
         tables = generate(sizes, end=datetime.now(UTC) - timedelta(minutes=1))
