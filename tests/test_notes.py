@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from html import escape
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import delete, select
 
 from app.extensions import db
