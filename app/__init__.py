@@ -95,7 +95,8 @@ def register_blueprints(app: Flask) -> None:
     from app.humanize import init_humanize
     from app.main import bp as main_bp
     from app.navigation import init_navigation
-    from app.tickers import bp as tickers_bp
+    from app.notes.routes import bp as notes_bp
+    from app.tickers.routes import bp as tickers_bp
 
     init_navigation(app)
     init_humanize(app)
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(reset_bp)
     app.register_blueprint(tickers_bp)
+    app.register_blueprint(notes_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 DEFAULT_LOGIN_RATE_LIMIT = "5 per minute;50 per hour"
 DEFAULT_REGISTER_RATE_LIMIT = "10 per hour"
 DEFAULT_RESET_RATE_LIMIT = "5 per hour"  # reset e-mails, per client address and per address
+DEFAULT_NOTE_RATE_LIMIT = "30 per hour"  # notes written, per account
 MAIL_TIMEOUT_S = 5.0
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -132,6 +133,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
         "REGISTER_RATE_LIMIT": environ.get("REGISTER_RATE_LIMIT", DEFAULT_REGISTER_RATE_LIMIT),
         "RESET_RATE_LIMIT": environ.get("RESET_RATE_LIMIT", DEFAULT_RESET_RATE_LIMIT),
+        "NOTE_RATE_LIMIT": environ.get("NOTE_RATE_LIMIT", DEFAULT_NOTE_RATE_LIMIT),
         # How long one healthcheck result answers every poll (app.health); 0: each poll waits
         # for a check of its own (still one at a time per process).
         "HEALTHCHECK_CACHE_SECONDS": env_seconds(environ, "HEALTHCHECK_CACHE_SECONDS", 1.0),

@@ -22,7 +22,11 @@ class NavItem:
 
 
 # The navbar's links for a logged-in user; the one whose path is the page's is marked active.
-MAIN_LINKS: tuple[NavItem, ...] = (NavItem("Dashboard", "/dash/"), NavItem("Tickers", "/tickers/"))
+MAIN_LINKS: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/dash/"),
+    NavItem("Tickers", "/tickers/"),
+    NavItem("Explore", "/explore/"),
+)
 # The user menu's links, above its "Log out" button; `{user_id}` in a path is the user's id.
 USER_MENU: tuple[NavItem, ...] = (
     NavItem("Profile", "/users/{user_id}/"),

@@ -27,6 +27,7 @@ from app.auth.limits import check_and_count, login_keys, refund
 from app.auth.routes import too_many_attempts
 from app.extensions import db
 from app.models import LoginEvent, LoginOutcome, User
+from app.notes.queries import count_user_notes, note_page, user_notes_query
 from app.pagination import ID_MAX, keyset_page
 from app.passwords import hash_password, verify_password
 from app.security.login import end_login, renew_login
@@ -53,6 +54,8 @@ def profile(user_id: int):
         "accounts/profile.html",
         user=user,
         is_owner=user.id == current_user.id,
+        notes_page=note_page(user_notes_query(user.id)),
+        notes_count=count_user_notes(user.id),
         title=user.full_name,
     )
 

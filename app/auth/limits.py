@@ -223,7 +223,7 @@ class AttemptCounters:
 def init_limits(app: Flask) -> None:
     """Create the app's counters from RATELIMIT_STORAGE_URI; a bad URI or allowance stops the
     start with a message naming the variable."""
-    for name in ("LOGIN_RATE_LIMIT", "REGISTER_RATE_LIMIT", "RESET_RATE_LIMIT"):
+    for name in ("LOGIN_RATE_LIMIT", "REGISTER_RATE_LIMIT", "RESET_RATE_LIMIT", "NOTE_RATE_LIMIT"):
         try:
             parse_many(app.config[name])
         except ValueError:

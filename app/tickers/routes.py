@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.notes.forms import empty_note_form
+from app.notes.queries import note_page, ticker_notes_query
 from app.prices.tickers import InvalidTicker, parse_ticker
 from app.security.redirects import safe_next
 from app.tickers.directory import DEFAULT_SORT, SORTS, NoSuchPage, ticker_page, ticker_row
@@ -55,7 +57,13 @@ def ticker(ticker: str):
     row = ticker_row(stored_ticker_or_404(ticker), current_user.id)
     if row is None:
         abort(404)
-    return render_template("tickers/ticker.html", row=row, title=row.ticker)
+    return render_template(
+        "tickers/ticker.html",
+        row=row,
+        page=note_page(ticker_notes_query(row.ticker)),
+        form=empty_note_form(request.path, row.ticker),
+        title=row.ticker,
+    )
 
 
 def back(ticker: str):
