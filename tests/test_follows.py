@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -441,6 +442,20 @@ def test_fuzzed_page_parameters_never_500(fuzz_lists, before, after, which, list
         query = {which: query[which]}
     response = client.get(f"/users/{user_id}/{list_name}/", query_string=query)
     assert response.status_code in (200, 404)
+
+
+@fuzz_settings
+@given(segment=st.one_of(st.integers(), st.text(max_size=40)))
+def test_fuzzed_user_ids_never_500(fuzz_lists, segment):
+    client, _user_id = fuzz_lists
+    quoted = quote(str(segment), safe="")
+    for list_name in ("followers", "following"):
+        response = client.get(f"/users/{quoted}/{list_name}/")
+        assert response.status_code in (200, 308, 404)
+    token = csrf_token_from(client.get("/settings/profile/"))
+    for action in ("follow", "unfollow"):
+        response = client.post(f"/users/{quoted}/{action}", data={"csrf_token": token})
+        assert response.status_code in (302, 308, 404, 405)
 
 
 @pytest.fixture
