@@ -95,7 +95,7 @@ def follow_user(user_id: int):
     """Follow the analyst (again: nothing changes); oneself: refused with a message."""
     user = user_or_404(user_id)
     form = FollowForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # its CSRF token (app.security.csrf checks it first)
         abort(400)
     try:
         follow(current_user.id, user.id)
@@ -114,7 +114,7 @@ def unfollow_user(user_id: int):
     """Stop following the analyst (not following: nothing changes)."""
     user = user_or_404(user_id)
     form = UnfollowForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # its CSRF token (app.security.csrf checks it first)
         abort(400)
     unfollow(current_user.id, user.id)
     if user.id != current_user.id:
