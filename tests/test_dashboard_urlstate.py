@@ -71,7 +71,8 @@ def test_controls_show_the_spec_view():
                        "&normalize=1&ma=20,50&log=1")
     assert controls_for(view) == {
         "tickers": ["AAPL", "MSFT"], "start": "2016-01-01", "end": "2017-12-31",
-        "chart": "candlestick", "options": ["normalize", "log", "volume"], "averages": [20, 50],
+        "chart": "candlestick", "options": ["normalize", "log", "volume", "notes"],
+        "averages": [20, 50],
     }
 
 
@@ -85,7 +86,7 @@ def test_controls_are_read_like_a_url():
                                "end": "2016-01-01", "chart": "pie", "options": ["log"],
                                "averages": [20, 7]})
     assert view == ViewState(tickers=("AAPL",), start=date(2016, 1, 1), end=date(2017, 1, 1),
-                             log_scale=True, volume=False, moving_averages=(20,))
+                             log_scale=True, volume=False, notes=False, moving_averages=(20,))
     assert len(view.notices) == 4  # the slash, the swap, the chart and the average
 
 
