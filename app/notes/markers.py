@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -51,8 +51,8 @@ def chart_notes(
     date; None leaves that side open), each with its author's name, newest first (created_at,
     then id, both descending), and whether there were more.
 
-    A datetime bound (a zoomed range) counts by its date: a note is about a whole day, and its
-    marker sits on that day's bar.
+    Datetime bounds (a zoomed range) are half-open, as the price queries read them: a note is
+    about a whole day, so it is in when its day overlaps [start, end).
     """
     if not tickers or limit < 1:
         return ChartNotes()
@@ -65,9 +65,9 @@ def chart_notes(
         .limit(limit + 1)
     )
     if start is not None:
-        query = query.where(Note.as_of >= as_day(start))
+        query = query.where(Note.as_of >= first_day(start))
     if end is not None:
-        query = query.where(Note.as_of <= as_day(end))
+        query = query.where(Note.as_of <= last_day(end))
     rows = db.session.execute(query).all()
     notes = tuple(
         NoteMarker(id=row.id, ticker=row.ticker, as_of=row.as_of,
@@ -78,6 +78,16 @@ def chart_notes(
     return ChartNotes(notes=notes, more=len(rows) > limit)
 
 
-def as_day(bound: date | datetime) -> date:
-    """The date of a range bound, which may be a date or a datetime."""
-    return bound.date() if isinstance(bound, datetime) else bound
+def first_day(start: date | datetime) -> date:
+    """The first day a range from `start` (a date, or an instant) touches."""
+    return start.date() if isinstance(start, datetime) else start
+
+
+def last_day(end: date | datetime) -> date:
+    """The last day a range up to `end` touches: a date end includes its day; an instant end
+    is excluded, so a midnight ends the range with the day before."""
+    if not isinstance(end, datetime):
+        return end
+    if end.time() == datetime.min.time() and end.date() > date.min:
+        return end.date() - timedelta(days=1)
+    return end.date()
