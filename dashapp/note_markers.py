@@ -13,7 +13,6 @@ import html
 import io
 import textwrap
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -55,9 +54,12 @@ def marker_hover(notes: Sequence[NoteMarker]) -> str:
 
 
 def day_end_ms(note: NoteMarker) -> float:
-    """The first instant after the note's day, in epoch milliseconds (the chart's x units)."""
-    after = datetime.combine(note.as_of + timedelta(days=1), datetime.min.time())
-    return float(np.datetime64(after, "ms").astype(np.int64))
+    """The first instant after the note's day, in epoch milliseconds (the chart's x units).
+
+    Counted in numpy, whose dates go past 9999-12-31 (the day after which is no `date`).
+    """
+    after = np.datetime64(note.as_of, "D") + np.timedelta64(1, "D")
+    return float(after.astype("datetime64[ms]").astype(np.int64))
 
 
 def note_trace(

@@ -96,6 +96,15 @@ def test_notes_on_one_bar_share_a_marker_and_each_ticker_gets_its_own():
     assert f"note {NOTES_PER_MARKER}" not in hover and "and 2 more notes" in hover
 
 
+def test_notes_on_the_first_and_last_dates_python_knows():
+    series = PriceSeries("OLD")
+    for when in (datetime(1, 1, 3), datetime(2016, 1, 4), datetime(9999, 12, 31, 23, 59)):
+        series.append((when, 1, 1, 1, 5.0, 1))
+    notes = [note(ticker="OLD", as_of=date.min, id=1), note(ticker="OLD", as_of=date.max, id=2)]
+    (trace,) = marker_traces(build_figure({"OLD": series}, ViewState(), notes=notes))
+    assert len(trace["x"]) == 1 and trace["x"][0] == ms(date(9999, 12, 31)) + 1439 * 60_000
+
+
 def test_no_notes_no_marker_trace():
     figure = build_figure({"AAPL": daily("AAPL", [10, 11])}, ViewState(volume=False))
     assert [t["name"] for t in figure["data"]] == ["AAPL"]
