@@ -143,7 +143,6 @@ def build_figure(
         # when the view itself changes.
         uirevision=view_revision(view),
         barmode="overlay",
-        height=620 if rows == 2 else 520,
     )
     if not series:
         layout["annotations"] = [{

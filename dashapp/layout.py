@@ -122,7 +122,10 @@ def serve_layout() -> html.Div:
                                             # arriving before the first chart has a target.
                                             figure={"data": [], "layout": {}},
                                             config={"displaylogo": False, "responsive": True},
-                                            style={"minHeight": "520px"},
+                                            # The figure fills this height (its layout sets
+                                            # none): a figure taller than its box would cover
+                                            # the summary's heading and buttons.
+                                            style={"height": "620px"},
                                         ),
                                         type="default",
                                     ),
