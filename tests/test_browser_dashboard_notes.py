@@ -162,6 +162,8 @@ def test_screenshots_of_the_dashboard_with_notes(noted_dashboard, browser):
         browser.get(noted_dashboard + VIEW)
         wait_for_traces(browser, has_markers)
         wait_until_idle(browser)
+        if theme == "phone":  # the chart is under the controls there
+            browser.execute_script("document.getElementById('price-chart').scrollIntoView()")
         time.sleep(0.5)  # the last paint
         browser.save_screenshot(str(SHOTS / f"dashboard-notes-{theme}.png"))
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
