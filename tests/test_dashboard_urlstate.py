@@ -93,3 +93,21 @@ def test_controls_are_read_like_a_url():
 def test_oversized_controls_are_refused_like_a_long_link():
     view = view_from_controls({"tickers": ["A"] * 5000})
     assert view.tickers == () and "too long" in view.notices[0]
+
+
+def test_notes_are_shown_unless_notes_0():
+    assert parse_query("?tickers=AAPL").notes is True
+    assert parse_query("?tickers=AAPL&notes=1").notes is True
+    hidden = parse_query("?tickers=AAPL&notes=0")
+    assert hidden.notes is False and hidden.notices == ()
+    assert serialise(hidden) == "?tickers=AAPL&chart=line&normalize=0&log=0&volume=1&notes=0"
+    assert parse_query(serialise(hidden)) == hidden
+    assert "notes" not in controls_for(hidden)["options"]
+    assert "notes" in controls_for(parse_query(""))["options"]
+
+
+@pytest.mark.parametrize("value", ["2", "maybe", "<script>", "1,0"])
+def test_an_unknown_notes_value_is_dropped_with_a_notice(value):
+    view = parse_query(f"?tickers=AAPL&notes={value}")
+    assert view.notes is True  # the default
+    assert view.notices == (f"Ignored notes={value!r}: use 1 or 0.",)
