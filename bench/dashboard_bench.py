@@ -253,19 +253,20 @@ def report(results: list[tuple[Case, dict[str, Measure]]], runs: int) -> str:
 
 
 def add_notes(app: Flask, per_ticker: int) -> int:
-    """`per_ticker` notes by the bench user on each daily ticker, one every few trading days
-    over its whole range, created a minute apart; return how many were written."""
+    """`per_ticker` notes by the bench user on each daily ticker, spread evenly over its whole
+    range, created a minute apart; return how many were written."""
     with app.app_context():
         author = db.session.scalar(select(User.id).where(User.email == BENCH_EMAIL))
         rows = []
         for ticker in DAILY_TICKERS:
             days = db.session.scalars(select(StockPrice.time).where(StockPrice.ticker == ticker)
                                       .order_by(StockPrice.time)).all()
-            step = max(1, len(days) // per_ticker)
+            # Evenly over the range (several a day when there are more notes than days).
+            spread = [days[i * len(days) // per_ticker] for i in range(per_ticker)] if days else []
             rows += [{"user_id": author, "ticker": ticker, "as_of": day.date(),
                       "body": f"Note {i} on {ticker}: <b>support</b> holds & volume rises",
                       "created_at": datetime(2018, 3, 1, tzinfo=UTC) + timedelta(minutes=i)}
-                     for i, day in enumerate(days[::step][:per_ticker])]
+                     for i, day in enumerate(spread)]
         db.session.execute(insert(Note), rows)
         db.session.commit()
         with db.engine.begin() as connection:
