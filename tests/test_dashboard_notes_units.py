@@ -13,7 +13,7 @@ import pytest
 from app.notes.markers import NoteMarker
 from app.prices.queries import PriceSeries
 from dashapp.figures import build_figure
-from dashapp.note_markers import NOTES_PER_MARKER, csv_cell, notes_csv, plotly_text
+from dashapp.note_markers import NOTES_PER_MARKER, csv_cell, notes_csv, plotly_text, wrap
 from dashapp.urlstate import ViewState
 from tests.test_dashboard_units import daily, values
 
@@ -134,6 +134,22 @@ def test_long_notes_wrap_without_splitting_an_entity():
                                           notes=[note(as_of=date(2016, 1, 4), body=body)]))
     lines = trace["customdata"][0].split("<br>")[1:]
     assert len(lines) > 1 and all(re.fullmatch("(&amp;)+", line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("", [""]),
+        ("short", ["short"]),
+        ("a\nb\t c", ["a b c"]),
+        ("word " * 13, ["word " * 11 + "word", "word"]),
+        ("x" * 130, ["x" * 60, "x" * 60, "x" * 10]),
+        ("ab " + "x" * 61, ["ab", "x" * 60, "x"]),
+    ],
+)
+def test_wrap_breaks_at_blanks_and_cuts_long_words(text, lines):
+    assert wrap(text, 60) == lines
+    assert all(len(line) <= 60 for line in wrap(text * 5, 60))
 
 
 @pytest.mark.parametrize(
