@@ -292,7 +292,7 @@ def measure_notes(app: Flask, client, runs: int) -> list[tuple[Case, dict[str, M
         measures = {}
         for name, timing in timings.items():
             figure = post(client, UPDATE_URL, bodies[name], gzip=False).get_json()
-            markers = sum(len(trace["x"]) for trace in figure["response"]["price-chart"][
+            markers = sum(count_points(trace["x"]) for trace in figure["response"]["price-chart"][
                 "figure"]["data"] if trace.get("name", "").endswith(" notes"))
             measures[name] = Measure(markers, timing.median, len(timing.result.get_data()), 0)
         results.append((case, measures))

@@ -311,7 +311,8 @@ def read_view(store) -> ViewState:
 
 
 def update_chart(store, theme):
-    """Draw the view: the chart and the notices."""
+    """Draw the view: the chart with its notes' markers, the notices, the notes' notice and
+    the Notes CSV button's state."""
     if not isinstance(store, dict):  # not resolved yet
         return {"figure": no_update, "notices": no_update, "shown": no_update,
                 "notes_notice": no_update, "notes_off": no_update}

@@ -207,9 +207,9 @@ def ticker_traces(
             scale, offset = 100.0 / base, -100.0
     all_closes = all_closes * scale + offset
 
-    def prices(values: np.ndarray) -> dict:
+    def prices(values: np.ndarray, already_shown: bool = False) -> dict:
         # Prices to 7 significant digits (float32) are plenty for a chart; the CSV has them all.
-        return binary(values[shown], PRICE_DTYPE)
+        return binary(values if already_shown else values[shown], PRICE_DTYPE)
 
     value_format = "%{y:.2f}%" if view.normalize else "%{y:,.2f}"
     price_axes = {"xaxis": "x", "yaxis": "y"}
@@ -250,7 +250,7 @@ def ticker_traces(
         })
     markers = note_trace(ticker, notes, all_times[shown], all_closes[shown], colour)
     if markers is not None:
-        traces.append(markers)
+        traces.append({**markers, "x": binary(markers["x"]), "y": prices(markers["y"], True)})
     return traces
 
 

@@ -84,7 +84,8 @@ def note_trace(
     holding the day for aggregated ones. Its x is that bar's, not the note's date, so that the
     marker is on the line and never inside a range break (a note written on a Saturday). Notes
     before the first bar drawn have no bar and are not drawn. Notes on one bar share a marker.
-    None when no note has a bar.
+    None when no note has a bar. `x` and `y` are numpy arrays, for the caller to encode as the
+    figure's other arrays are.
     """
     if not len(times) or not notes:
         return None
@@ -98,7 +99,7 @@ def note_trace(
     order = sorted(by_bar)
     return {
         "type": "scatter", "mode": "markers",
-        "x": times[order].tolist(), "y": values[order].tolist(),
+        "x": times[order], "y": values[order],
         "customdata": [marker_hover(by_bar[bar]) for bar in order],
         "hovertemplate": "%{customdata}<extra></extra>",
         "hoverlabel": {"align": "left"},

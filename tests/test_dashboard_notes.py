@@ -17,7 +17,7 @@ from app.models import Note, StockPrice
 from app.notes.markers import MAX_NOTE_MARKERS, chart_notes
 from dashapp.callbacks import MORE_NOTES
 from tests.support.apps import load_prices
-from tests.support.dash_client import call, callback_key
+from tests.support.dash_client import call, callback_key, plotly_values
 from tests.support.users import AuthActions, create_user, submit
 from tests.test_dashboard_callbacks import draw, zoom
 from tests.test_dashboard_notes_units import HOSTILE
@@ -65,8 +65,8 @@ def result_of(response) -> dict:
 
 def markers(result: dict) -> dict[str, dict]:
     """The marker traces of a chart callback's figure, by ticker."""
-    return {t["name"].removesuffix(" notes"): t for t in result["price-chart"]["figure"]["data"]
-            if t["name"].endswith(" notes")}
+    return {t["name"].removesuffix(" notes"): {**t, "x": plotly_values(t["x"])}
+            for t in result["price-chart"]["figure"]["data"] if t["name"].endswith(" notes")}
 
 
 def notes_notice(result: dict) -> str:

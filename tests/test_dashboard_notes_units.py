@@ -15,6 +15,7 @@ from app.prices.queries import PriceSeries
 from dashapp.figures import build_figure
 from dashapp.note_markers import NOTES_PER_MARKER, csv_cell, notes_csv, plotly_text, wrap
 from dashapp.urlstate import ViewState
+from tests.support.dash_client import plotly_values
 from tests.test_dashboard_units import daily, values
 
 HOSTILE = (
@@ -39,7 +40,9 @@ def ms(day: date) -> float:
 
 
 def marker_traces(figure: dict) -> list[dict]:
-    return [t for t in figure["data"] if t["name"].endswith(" notes")]
+    """The figure's notes traces, their x and y decoded from the binary form sent."""
+    return [{**t, "x": plotly_values(t["x"]), "y": plotly_values(t["y"])}
+            for t in figure["data"] if t["name"].endswith(" notes")]
 
 
 def test_markers_sit_on_the_bar_at_or_before_their_date():
