@@ -56,26 +56,27 @@ def chart_notes(
     """
     if not tickers or limit < 1:
         return ChartNotes()
+    # Core columns on the session's connection: the ORM's statement and row handling cost more
+    # than the query itself (milliseconds, against well under one in the database).
+    notes, users = Note.__table__.c, User.__table__.c
     query = (
-        select(Note.id, Note.ticker, Note.as_of, User.first_name, User.last_name, Note.body,
-               Note.created_at)
-        .join(User, User.id == Note.user_id)
-        .where(Note.ticker.in_(list(tickers)))
-        .order_by(Note.created_at.desc(), Note.id.desc())
+        select(notes.id, notes.ticker, notes.as_of, users.first_name, users.last_name,
+               notes.body, notes.created_at)
+        .join_from(Note.__table__, User.__table__, users.id == notes.user_id)
+        .where(notes.ticker.in_(list(tickers)))
+        .order_by(notes.created_at.desc(), notes.id.desc())
         .limit(limit + 1)
     )
     if start is not None:
-        query = query.where(Note.as_of >= first_day(start))
+        query = query.where(notes.as_of >= first_day(start))
     if end is not None:
-        query = query.where(Note.as_of <= last_day(end))
-    rows = db.session.execute(query).all()
-    notes = tuple(
-        NoteMarker(id=row.id, ticker=row.ticker, as_of=row.as_of,
-                   author=f"{row.first_name} {row.last_name}", body=row.body,
-                   created_at=row.created_at)
-        for row in rows[:limit]
+        query = query.where(notes.as_of <= last_day(end))
+    rows = db.session.connection().execute(query).all()
+    markers = tuple(
+        NoteMarker(note_id, ticker, as_of, f"{first_name} {last_name}", body, created_at)
+        for note_id, ticker, as_of, first_name, last_name, body, created_at in rows[:limit]
     )
-    return ChartNotes(notes=notes, more=len(rows) > limit)
+    return ChartNotes(notes=markers, more=len(rows) > limit)
 
 
 def first_day(start: date | datetime) -> date:
