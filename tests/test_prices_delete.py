@@ -66,13 +66,15 @@ def test_delete_asks_first(app, runner, tmp_path):
     load_two(runner, tmp_path)
     refused = run(runner, "delete", "DAY", input="n\n")
     assert refused.exit_code == 1
-    assert ("Delete DAY with their prices, rollups, names, watchlist entries and notes?"
-            in refused.output)
+    question = "Delete DAY with their prices, rollups, names, watchlist entries and notes?"
+    assert question in refused.output
     assert count(app, "stock_prices") == 800
     accepted = run(runner, "delete", "DAY", input="y\n")
     assert accepted.exit_code == 0
-    assert ("Deleted 1 tickers (DAY): 0 notes, 0 watchlist entries, 1 ticker summaries, "
-            "20 price rows" in accepted.output)
+    deleted = (
+        "Deleted 1 tickers (DAY): 0 notes, 0 watchlist entries, 1 ticker summaries, 20 price rows"
+    )
+    assert deleted in accepted.output
     assert count(app, "stock_prices") == 780
 
 
