@@ -20,12 +20,18 @@ Both go through the whole Flask stack (login check, Flask-Compress), so each tim
 queries, the figure, JSON serialisation and gzip. Sizes are the body as sent with
 `Accept-Encoding: gzip` and without it. Each variant is called once to warm up, then --runs
 times, alternating real and naive; the medians are reported.
+
+Then the research notes: NOTES_PER_TICKER notes on each daily ticker, spread over its five
+years, and the same daily charts drawn with their markers (`notes=1`, the default: at most
+MAX_NOTE_MARKERS per chart, one bounded query) and without (`notes=0`), taking turns; the
+table gives both medians and their ratio.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, request
 from harness import (
@@ -40,10 +46,12 @@ from harness import (
     verdict,
 )
 from plotly.io.json import to_json_plotly
-from sqlalchemy import DateTime, text
+from sqlalchemy import DateTime, insert, select, text
 
 from app import create_app
 from app.extensions import db
+from app.models import Note, StockPrice, User
+from app.notes.markers import MAX_NOTE_MARKERS
 from app.prices.queries import PriceSeries, time_range
 from dashapp.callbacks import notice_alerts, read_view, theme_name
 from dashapp.figures import build_figure
@@ -60,6 +68,7 @@ NAIVE_ROWS = text(
 ).columns(time=DateTime())
 MAX_BYTES = 200_000
 MAX_TIME_RATIO = 0.1
+NOTES_PER_TICKER = 1000
 
 
 @dataclass(frozen=True)
@@ -243,9 +252,76 @@ def report(results: list[tuple[Case, dict[str, Measure]]], runs: int) -> str:
     return "\n".join(lines)
 
 
+def add_notes(app: Flask, per_ticker: int) -> int:
+    """`per_ticker` notes by the bench user on each daily ticker, spread evenly over its whole
+    range, created a minute apart; return how many were written."""
+    with app.app_context():
+        author = db.session.scalar(select(User.id).where(User.email == BENCH_EMAIL))
+        rows = []
+        for ticker in DAILY_TICKERS:
+            days = db.session.scalars(select(StockPrice.time).where(StockPrice.ticker == ticker)
+                                      .order_by(StockPrice.time)).all()
+            # Evenly over the range (several a day when there are more notes than days).
+            spread = [days[i * len(days) // per_ticker] for i in range(per_ticker)] if days else []
+            rows += [{"user_id": author, "ticker": ticker, "as_of": day.date(),
+                      "body": f"Note {i} on {ticker}: <b>support</b> holds & volume rises",
+                      "created_at": datetime(2018, 3, 1, tzinfo=UTC) + timedelta(minutes=i)}
+                     for i, day in enumerate(spread)]
+        db.session.execute(insert(Note), rows)
+        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE notes")
+        db.engine.dispose()
+    return len(rows)
+
+
+def measure_notes(app: Flask, client, runs: int) -> list[tuple[Case, dict[str, Measure]]]:
+    """Each daily case drawn with its notes and with `notes=0`, taking turns."""
+    results = []
+    for case in CASES:
+        if case.data != "daily":
+            continue
+        print(f"notes: {case.label} ...", file=sys.stderr, flush=True)
+        bodies = {"notes=1": chart_callback_body(app, case.query + "&notes=1"),
+                  "notes=0": chart_callback_body(app, case.query + "&notes=0")}
+        timings = alternate(
+            {name: lambda body=body: post(client, UPDATE_URL, body, gzip=True)
+             for name, body in bodies.items()},
+            runs,
+        )
+        measures = {}
+        for name, timing in timings.items():
+            figure = post(client, UPDATE_URL, bodies[name], gzip=False).get_json()
+            markers = sum(count_points(trace["x"]) for trace in figure["response"]["price-chart"][
+                "figure"]["data"] if trace.get("name", "").endswith(" notes"))
+            measures[name] = Measure(markers, timing.median, len(timing.result.get_data()), 0)
+        results.append((case, measures))
+    return results
+
+
+def notes_report(results: list[tuple[Case, dict[str, Measure]]], notes: int) -> str:
+    """The on/off table of the notes' markers."""
+    rows = []
+    for case, measures in results:
+        on, off = measures["notes=1"], measures["notes=0"]
+        rows.append([case.label, f"{on.bars}", f"{on.seconds * 1000:.1f}",
+                     f"{off.seconds * 1000:.1f}", f"{on.gzip_bytes / 1000:.1f}",
+                     f"{off.gzip_bytes / 1000:.1f}", f"{on.seconds / off.seconds:.2f}"])
+    return "\n".join([
+        f"Notes: {notes:,} notes on {', '.join(DAILY_TICKERS)} (at most {MAX_NOTE_MARKERS} "
+        "markers a chart); daily candlesticks with the volume panel.",
+        "",
+        *markdown_table(["range", "markers", "notes=1 ms", "notes=0 ms", "notes=1 gzip kB",
+                         "notes=0 gzip kB", "time on/off"], "lrrrrrr", rows),
+    ])
+
+
 def main() -> None:
     """Load the data into a scratch database, measure every case, print the report."""
-    options = parse_options(option_parser(__doc__, runs=5), runs=1)
+    parser = option_parser(__doc__, runs=5)
+    parser.add_argument("--notes", type=int, default=NOTES_PER_TICKER,
+                        help="notes per daily ticker (default %(default)s)")
+    options = parse_options(parser, runs=1)
 
     with database_with_prices("stockdash_bench_dash", DAILY_TICKERS, minute_bars=True) as url:
         app = create_app(bench_config(url))
@@ -256,9 +332,14 @@ def main() -> None:
         for case in CASES:
             print(f"{case.data} {case.label} ...", file=sys.stderr, flush=True)
             results.append((case, measure_case(app, client, case, options.runs)))
+        # After the comparison with the naive callback, which draws no notes.
+        notes = add_notes(app, options.notes)
+        notes_results = measure_notes(app, client, options.runs)
         with app.app_context():
             db.engine.dispose()
     print(report(results, options.runs))
+    print()
+    print(notes_report(notes_results, notes))
 
 
 if __name__ == "__main__":

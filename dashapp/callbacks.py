@@ -1,7 +1,7 @@
 """Dash callbacks, registered on the app instance (never the global `dash.callback`).
 
-They read prices only through `app.prices.queries` and the watchlist through `app.tickers`; they
-never build SQL.
+They read prices only through `app.prices.queries`, the watchlist through `app.tickers` and the
+notes drawn on the chart through `app.notes.markers`; they never build SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
 from flask_login import current_user
 
+from app.notes.markers import MAX_NOTE_MARKERS, ChartNotes, chart_notes
 from app.prices.queries import (
     MAX_POINTS,
     PriceSeries,
@@ -32,6 +33,7 @@ from app.tickers.watchlist import UnknownTicker, unwatch, watch, watched_tickers
 from dashapp import ids
 from dashapp.figures import build_figure, series_csv, summary_rows, template
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
+from dashapp.note_markers import notes_csv
 from dashapp.urlstate import (
     DEFAULT_TICKERS,
     MAX_TICKERS,
@@ -54,6 +56,8 @@ CONTROLS = {
 SUMMARY_COLUMN_IDS = {key for key, _ in SUMMARY_COLUMNS}
 POINTS_PER_CHART = 6000
 QUICK_RANGE_DAYS = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365 + 1}
+MORE_NOTES = (f"Showing the newest {MAX_NOTE_MARKERS} notes of this range; zoom in to see the "
+              "others.")
 
 
 def controls_as(dependency: type[Input] | type[Output]) -> dict:
@@ -81,6 +85,7 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             figure=Output(ids.PRICE_CHART, "figure"),
             notices=Output(ids.NOTICES, "children"),
             shown=Output(ids.SHOWN_RANGE, "data"),
+            **notes_outputs(),
         ),
         inputs=dict(store=Input(ids.VIEW, "data"), theme=State(ids.THEME, "data")),
         # Fired once `sync_view` has resolved the URL into the view store, not before.
@@ -104,6 +109,7 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         output=dict(
             figure=Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
             shown=Output(ids.SHOWN_RANGE, "data", allow_duplicate=True),
+            **notes_outputs(allow_duplicate=True),
         ),
         inputs=dict(
             relayout=Input(ids.PRICE_CHART, "relayoutData"),
@@ -132,6 +138,15 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         ),
         prevent_initial_call=True,
     )(download_csv)
+    dash_app.callback(
+        Output(ids.NOTES_DOWNLOAD, "data"),
+        inputs=dict(
+            clicks=Input(ids.NOTES_DOWNLOAD_BUTTON, "n_clicks"),
+            store=State(ids.VIEW, "data"),
+            shown=State(ids.SHOWN_RANGE, "data"),
+        ),
+        prevent_initial_call=True,
+    )(download_notes)
     # The star follows the view, and a click on it changes the watchlist first.
     dash_app.callback(
         output=dict(
@@ -154,6 +169,16 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         Output(ids.THEME, "data"),
         Input(ids.URL, "pathname"),
     )
+
+
+def notes_outputs(allow_duplicate: bool = False) -> dict:
+    """The outputs that go with the notes drawn: the notice when a range holds more than are
+    drawn, and whether the Notes CSV button is off (no notes)."""
+    return {
+        "notes_notice": Output(ids.NOTES_NOTICE, "children", allow_duplicate=allow_duplicate),
+        "notes_off": Output(ids.NOTES_DOWNLOAD_BUTTON, "disabled",
+                            allow_duplicate=allow_duplicate),
+    }
 
 
 def resolve_view(
@@ -286,11 +311,14 @@ def read_view(store) -> ViewState:
 
 
 def update_chart(store, theme):
-    """Draw the view: the chart and the notices."""
-    if not isinstance(store, dict):
-        return {"figure": no_update, "notices": no_update, "shown": no_update}  # not resolved yet
+    """Draw the view: the chart with its notes' markers, the notices, the notes' notice and
+    the Notes CSV button's state."""
+    if not isinstance(store, dict):  # not resolved yet
+        return {"figure": no_update, "notices": no_update, "shown": no_update,
+                "notes_notice": no_update, "notes_off": no_update}
     view = read_view(store)
     series = chart_series(view, lookback_start(view), view.end)
+    notes = shown_notes(view, view.start, view.end)
     shown_from = first_shown(view)
     notices = stored_notices(store)
     missing = [t for t in view.tickers
@@ -299,8 +327,23 @@ def update_chart(store, theme):
         notices.append(f"No prices in this date range for: {', '.join(missing)}.")
     if view.normalize and view.log_scale:
         notices.append("Log scale is not used with % change (it can be negative).")
-    figure = build_figure(series, view, theme_name(theme), shown_from)
-    return {"figure": figure, "notices": notice_alerts(notices), "shown": None}
+    figure = build_figure(series, view, theme_name(theme), shown_from, notes.notes)
+    return {"figure": figure, "notices": notice_alerts(notices), "shown": None,
+            **notes_state(notes)}
+
+
+def shown_notes(view: ViewState, start, end) -> ChartNotes:
+    """The notes a chart of `view` shows from `start` to `end`: none when `notes=0`, else the
+    newest MAX_NOTE_MARKERS on its tickers (one bounded query)."""
+    if not view.notes:
+        return ChartNotes()
+    return chart_notes(view.tickers, start, end, MAX_NOTE_MARKERS)
+
+
+def notes_state(notes: ChartNotes) -> dict:
+    """The values of `notes_outputs` for the notes drawn."""
+    return {"notes_notice": notice_alerts([MORE_NOTES]) if notes.more else [],
+            "notes_off": not notes.notes}
 
 
 def stored_notices(store: dict) -> list[str]:
@@ -355,15 +398,18 @@ def zoom_chart(relayout, store, theme):
     draw the whole view again. Other relayout events (pan mode, autosize) change nothing."""
     zoom = visible_range(relayout)
     if zoom is None or not isinstance(store, dict):
-        return {"figure": no_update, "shown": no_update}
+        return {"figure": no_update, "shown": no_update, "notes_notice": no_update,
+                "notes_off": no_update}
     view = read_view(store)
     if zoom is True:
         series = chart_series(view, lookback_start(view), view.end)
-        return {"figure": build_figure(series, view, theme_name(theme), first_shown(view)),
-                "shown": None}
+        notes = shown_notes(view, view.start, view.end)
+        figure = build_figure(series, view, theme_name(theme), first_shown(view), notes.notes)
+        return {"figure": figure, "shown": None, **notes_state(notes)}
     series = chart_series(view, zoom[0], zoom[1])
-    return {"figure": build_figure(series, view, theme_name(theme)),
-            "shown": [zoom[0].isoformat(), zoom[1].isoformat()]}
+    notes = shown_notes(view, zoom[0], zoom[1])
+    return {"figure": build_figure(series, view, theme_name(theme), notes=notes.notes),
+            "shown": [zoom[0].isoformat(), zoom[1].isoformat()], **notes_state(notes)}
 
 
 def retheme_chart(theme):
@@ -439,13 +485,31 @@ def notice_alerts(notices: list[str]) -> list[dbc.Alert]:
     ]
 
 
-def download_csv(clicks, store, shown):
-    """The bars the chart shows (the zoomed range, if any), as CSV."""
-    view = read_view(store)
+def shown_range(view: ViewState, shown) -> tuple:
+    """The range the chart shows: the zoomed one in the `shown` store, else the view's."""
     start, end = view.start, view.end
     if isinstance(shown, list) and len(shown) == 2:
         with contextlib.suppress(ValueError):  # a tampered store falls back to the view's range
             start, end = (datetime.fromisoformat(str(value)) for value in shown)
+    return start, end
+
+
+def download_csv(clicks, store, shown):
+    """The bars the chart shows (the zoomed range, if any), as CSV."""
+    view = read_view(store)
+    start, end = shown_range(view, shown)
     series = chart_series(view, start, end)
     name = "-".join(view.tickers) or "prices"
     return dcc.send_string(series_csv(series), f"stockdash-{name}.csv", type="text/csv")
+
+
+def download_notes(clicks, store, shown):
+    """The notes the chart shows (the zoomed range, if any), as CSV; nothing when it shows
+    none (the button is off then, but a request can be sent anyway)."""
+    view = read_view(store)
+    notes = shown_notes(view, *shown_range(view, shown))
+    if not notes.notes:
+        return no_update
+    name = "-".join(view.tickers)
+    return dcc.send_string(notes_csv(notes.notes), f"stockdash-notes-{name}.csv",
+                           type="text/csv")

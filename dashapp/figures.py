@@ -16,7 +16,9 @@ from functools import lru_cache
 import numpy as np
 import plotly.io as pio
 
+from app.notes.markers import NoteMarker
 from app.prices.queries import PriceSeries, TickerSummary
+from dashapp.note_markers import note_trace
 from dashapp.urlstate import ViewState
 
 PRICE_DTYPE = "f4"
@@ -99,18 +101,22 @@ def build_figure(
     view: ViewState,
     theme: str = "light",
     shown_from: datetime | None = None,
+    notes: Sequence[NoteMarker] = (),
 ) -> dict:
     """The price chart (and the volume panel under it, sharing the x axis), as a figure dict.
 
     Plain dicts with binary arrays, not plotly.graph_objects: validating graph objects costs
     far more than the query behind the chart. Bars before `shown_from` are not drawn: they are
-    there so that moving averages are complete from the first bar shown.
+    there so that moving averages are complete from the first bar shown. `notes` are drawn as
+    markers on their ticker's price line (see dashapp.note_markers).
     """
     rows = 2 if view.volume else 1
     layout = axis_layout(rows)
     data: list[dict] = []
     for index, (ticker, bars) in enumerate(series.items()):
-        data += ticker_traces(ticker, bars, view, PALETTE[index % len(PALETTE)], shown_from)
+        ticker_notes = [note for note in notes if note.ticker == ticker]
+        data += ticker_traces(ticker, bars, view, PALETTE[index % len(PALETTE)], shown_from,
+                              ticker_notes)
 
     layout["yaxis"].update(
         title={"text": "% change" if view.normalize else "Price"},
@@ -137,7 +143,6 @@ def build_figure(
         # when the view itself changes.
         uirevision=view_revision(view),
         barmode="overlay",
-        height=620 if rows == 2 else 520,
     )
     if not series:
         layout["annotations"] = [{
@@ -174,6 +179,7 @@ def view_revision(view: ViewState) -> str:
             str(view.normalize),
             str(view.log_scale),
             str(view.volume),
+            str(view.notes),
         ]
     )
 
@@ -184,8 +190,10 @@ def ticker_traces(
     view: ViewState,
     colour: str,
     shown_from: datetime | None = None,
+    notes: Sequence[NoteMarker] = (),
 ) -> list[dict]:
-    """One price trace for `ticker`, its moving averages and its volume bars."""
+    """One price trace for `ticker`, its moving averages, its volume bars and the markers of
+    its `notes`."""
     all_times = time_array(bars.time)
     shown = np.ones(len(all_times), dtype=bool)
     if shown_from is not None:
@@ -199,9 +207,9 @@ def ticker_traces(
             scale, offset = 100.0 / base, -100.0
     all_closes = all_closes * scale + offset
 
-    def prices(values: np.ndarray) -> dict:
+    def prices(values: np.ndarray, already_shown: bool = False) -> dict:
         # Prices to 7 significant digits (float32) are plenty for a chart; the CSV has them all.
-        return binary(values[shown], PRICE_DTYPE)
+        return binary(values if already_shown else values[shown], PRICE_DTYPE)
 
     value_format = "%{y:.2f}%" if view.normalize else "%{y:,.2f}"
     price_axes = {"xaxis": "x", "yaxis": "y"}
@@ -240,6 +248,9 @@ def ticker_traces(
             "hovertemplate": f"{ticker} volume %{{y:,.0f}}<extra></extra>",
             "xaxis": "x2", "yaxis": "y2",
         })
+    markers = note_trace(ticker, notes, all_times[shown], all_closes[shown], colour)
+    if markers is not None:
+        traces.append({**markers, "x": binary(markers["x"]), "y": prices(markers["y"], True)})
     return traces
 
 

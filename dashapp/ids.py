@@ -14,6 +14,7 @@ VIEW = "view"  # the resolved view: {"query": canonical query string, "notices":
 SHOWN_RANGE = "shown-range"  # the x range the user zoomed to, or None
 THEME = "theme"  # "light" or "dark", set from the navbar's switch (static/js/theme.js)
 DOWNLOAD = "download"
+NOTES_DOWNLOAD = "notes-csv"  # the notes shown, as CSV
 SUMMARY_DATA = "summary-data"  # the summary rows as the query layer gives them
 SUMMARY_SORT = "summary-sort"  # {"column": ..., "descending": ...}
 
@@ -26,9 +27,11 @@ OPTIONS = "options"
 MOVING_AVERAGES = "moving-averages"
 QUICK_RANGE = "quick-range"  # the `type` of each quick-range button's id
 DOWNLOAD_BUTTON = "download-button"
+NOTES_DOWNLOAD_BUTTON = "notes-csv-button"  # disabled while the chart shows no notes
 
 # Output.
 NOTICES = "notices"
+NOTES_NOTICE = "notes-notice"  # beside NOTICES: says when a range has more notes than drawn
 FRESHNESS = "freshness"  # "Prices up to <date>"
 PRICE_CHART = "price-chart"
 SUMMARY_TABLE = "summary-table"

@@ -75,8 +75,9 @@ def controls() -> dbc.Card:
                         {"label": "% change from first day", "value": "normalize"},
                         {"label": "Log scale", "value": "log"},
                         {"label": "Volume panel", "value": "volume"},
+                        {"label": "Notes", "value": "notes"},
                     ],
-                    value=["volume"],
+                    value=["volume", "notes"],
                     switch=True,
                     className="mt-3",
                 ),
@@ -103,9 +104,12 @@ def serve_layout() -> html.Div:
             dcc.Store(id=ids.SHOWN_RANGE),
             dcc.Store(id=ids.THEME),
             dcc.Download(id=ids.DOWNLOAD),
+            dcc.Download(id=ids.NOTES_DOWNLOAD),
             dbc.Container(
                 [
-                    html.Div(id=ids.NOTICES),
+                    # The notes' notice has a place of its own, so that a zoom can change it
+                    # without bringing back the view's notices the user dismissed.
+                    html.Div([html.Div(id=ids.NOTICES), html.Div(id=ids.NOTES_NOTICE)]),
                     dbc.Row(
                         [
                             dbc.Col(controls(), lg=3),
@@ -118,16 +122,29 @@ def serve_layout() -> html.Div:
                                             # arriving before the first chart has a target.
                                             figure={"data": [], "layout": {}},
                                             config={"displaylogo": False, "responsive": True},
-                                            style={"minHeight": "520px"},
+                                            # The figure fills this height (its layout sets
+                                            # none): a figure taller than its box would cover
+                                            # the summary's heading and buttons.
+                                            style={"height": "620px"},
                                         ),
                                         type="default",
                                     ),
                                     html.Div(
                                         [
                                             html.H2("Summary", className="h5 mb-0"),
-                                            dbc.Button("Download CSV", id=ids.DOWNLOAD_BUTTON,
-                                                       size="sm", color="secondary",
-                                                       outline=True),
+                                            html.Div(
+                                                [
+                                                    dbc.Button("Download CSV",
+                                                               id=ids.DOWNLOAD_BUTTON, size="sm",
+                                                               color="secondary", outline=True),
+                                                    dbc.Button("Notes CSV",
+                                                               id=ids.NOTES_DOWNLOAD_BUTTON,
+                                                               size="sm", color="secondary",
+                                                               outline=True, disabled=True,
+                                                               title="The notes on the chart"),
+                                                ],
+                                                className="d-flex gap-2",
+                                            ),
                                         ],
                                         className="d-flex justify-content-between "
                                         "align-items-center mt-3 mb-2",

@@ -1,6 +1,7 @@
 """The dashboard's view, as it is written in the query string of /dash/.
 
 `/dash/?tickers=AAPL,MSFT&start=2016-01-01&end=2017-12-31&chart=candlestick&normalize=1&ma=20,50&log=1`
+(and `notes=0` to hide the research notes drawn on the price line, shown by default)
 
 The format is described once, by FIELDS: each parameter, the ViewState attribute it sets, how its
 text is read and written, and which control shows it. Reading a URL, writing one, and reading or
@@ -42,6 +43,7 @@ class ViewState:
     moving_averages: tuple[int, ...] = ()
     log_scale: bool = False
     volume: bool = True
+    notes: bool = True
     notices: tuple[str, ...] = field(default=(), compare=False)
 
     def with_notices(self, *notices: str) -> ViewState:
@@ -181,6 +183,7 @@ FIELDS = (
     Field("ma", "moving_averages", read_averages, write_optional_list, control="averages"),
     Field("log", "log_scale", read_flag, write_flag, control="options", member="log"),
     Field("volume", "volume", read_flag, write_flag, control="options", member="volume"),
+    Field("notes", "notes", read_flag, write_flag, control="options", member="notes"),
 )
 CONTROL_NAMES = tuple(dict.fromkeys(f.control for f in FIELDS))
 

@@ -18,7 +18,7 @@ from tests.support.dash_client import call, callback_key, count_points, plotly_v
 from tests.support.data import write_minute_bars
 
 DEFAULT_CONTROLS = {"tickers": None, "start": None, "end": None, "chart": "line",
-                    "options": ["volume"], "averages": []}
+                    "options": ["volume", "notes"], "averages": []}
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_url_sets_every_control(app, dash_client):
     assert result["tickers"]["value"] == ["AAPL", "MSFT"]
     assert result["dates"] == {"start_date": "2016-01-01", "end_date": "2016-12-31"}
     assert result["chart-type"]["value"] == "candlestick"
-    assert sorted(result["options"]["value"]) == ["log", "normalize", "volume"]
+    assert sorted(result["options"]["value"]) == ["log", "normalize", "notes", "volume"]
     assert result["moving-averages"]["value"] == [20, 50]
     assert result["view"]["data"]["notices"] == []
 
@@ -93,7 +93,7 @@ def test_a_control_change_writes_the_url(app, dash_client):
     )
     assert result["url"]["search"] == (
         "?tickers=AAPL,GOOGL&start=2016-01-01&end=2016-06-30&chart=ohlc&normalize=1&ma=200"
-        "&log=0&volume=0"
+        "&log=0&volume=0&notes=0"
     )
 
 

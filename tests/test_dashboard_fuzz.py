@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
+from app.models import Note
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
 from dashapp.urlstate import FIELDS
 from tests.support.dash_client import UPDATE_URL, outputs_of, prop_id
@@ -150,12 +151,17 @@ class ErrorRecords(logging.Handler):
 
 @pytest.fixture
 def fuzzed(make_app):
-    """A logged-in client of one app with good and absurd rows, and the app's error log."""
+    """A logged-in client of one app with good and absurd rows, notes on them (so that markers
+    are drawn for any range a payload asks), and the app's error log."""
     app = make_app(RATELIMIT_ENABLED=False)
-    create_user(app)
+    author = create_user(app)
     with app.app_context():
         store_prices("ACME", DAYS)
         store_prices("OLD", DAYS + ABSURD_TIMES)
+        db.session.add_all([
+            Note(user_id=author, ticker=ticker, as_of=when.date(), body="<b>x</b> =1")
+            for ticker in ("ACME", "OLD") for when in (DAYS[0], DAYS[-1], *ABSURD_TIMES)
+        ])
         db.session.commit()
     errors = ErrorRecords()
     app.logger.addHandler(errors)

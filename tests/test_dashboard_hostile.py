@@ -10,13 +10,14 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from app.extensions import db
+from app.models import Note
 from app.prices.queries import PriceSeries
 from dashapp import ids
 from dashapp.callbacks import CONTROLS, lookback_start
 from dashapp.figures import build_figure, market_closed_days
 from dashapp.layout import QUICK_RANGES
 from dashapp.urlstate import UNREADABLE, ViewState
-from tests.support.dash_client import UPDATE_URL, callback_key, outputs_of, prop_id
+from tests.support.dash_client import UPDATE_URL, callback_key, count_points, outputs_of, prop_id
 from tests.support.data import store_prices
 
 GOOD_DAYS = [datetime(2016, 1, 4) + timedelta(days=i) for i in range(400) if i % 7 < 5]
@@ -267,6 +268,36 @@ def test_aware_dates_of_year_1_and_9999(app, hostile_client, bounds):
     answer(post(hostile_client, zoom_body(app, {"xaxis.range[0]": bounds[0],
                                                 "xaxis.range[1]": bounds[1]})))
     answer(post(hostile_client, download_body(app, shown=bounds)))
+
+
+def notes_download_body(app, query="?tickers=OLD", shown=None) -> dict:
+    return body_for(app, callback_key(app, "notes-csv.data"),
+                    [entry(ids.NOTES_DOWNLOAD_BUTTON, "n_clicks", 1)],
+                    [entry(ids.VIEW, "data", {"query": query, "notices": []}),
+                     entry(ids.SHOWN_RANGE, "data", shown)])
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"],
+     ["0001-01-01T00:00:00", "9999-12-31T23:59:59.999999"],
+     ["0001-01-01T00:00:00", "0001-01-01T00:00:00.5"], ["x", 5], None],
+)
+def test_notes_on_the_first_and_last_days_with_any_range(app, hostile_client, user, bounds):
+    with app.app_context():
+        db.session.add_all([Note(user_id=user, ticker="OLD", as_of=day, body="<b>x</b>")
+                            for day in (date.min, date(1, 1, 3), date(2016, 1, 4), date.max)])
+        db.session.commit()
+    chart = answer(post(hostile_client, chart_body(app, {"query": "?tickers=OLD"})))
+    (markers,) = [t for t in chart["price-chart"]["figure"]["data"] if t["name"] == "OLD notes"]
+    # The bars served start in 1900 (FIRST_DAY): the notes of year 1 come before every bar;
+    # the one of 9999-12-31 sits on the last bar, at or before its date.
+    assert count_points(markers["x"]) == 2
+    if bounds is not None:
+        answer(post(hostile_client, zoom_body(app, {"xaxis.range": bounds}, "?tickers=OLD")))
+    download = answer(post(hostile_client, notes_download_body(app, shown=bounds)))
+    if download:
+        assert "&lt;" not in download["notes-csv"]["data"]["content"]  # as written
 
 
 def test_mixed_types_in_summary_rows(app, hostile_client):

@@ -47,6 +47,7 @@ views = st.builds(
     ),
     log_scale=st.booleans(),
     volume=st.booleans(),
+    notes=st.booleans(),
 )
 
 

@@ -71,7 +71,8 @@ def test_controls_show_the_spec_view():
                        "&normalize=1&ma=20,50&log=1")
     assert controls_for(view) == {
         "tickers": ["AAPL", "MSFT"], "start": "2016-01-01", "end": "2017-12-31",
-        "chart": "candlestick", "options": ["normalize", "log", "volume"], "averages": [20, 50],
+        "chart": "candlestick", "options": ["normalize", "log", "volume", "notes"],
+        "averages": [20, 50],
     }
 
 
@@ -85,10 +86,28 @@ def test_controls_are_read_like_a_url():
                                "end": "2016-01-01", "chart": "pie", "options": ["log"],
                                "averages": [20, 7]})
     assert view == ViewState(tickers=("AAPL",), start=date(2016, 1, 1), end=date(2017, 1, 1),
-                             log_scale=True, volume=False, moving_averages=(20,))
+                             log_scale=True, volume=False, notes=False, moving_averages=(20,))
     assert len(view.notices) == 4  # the slash, the swap, the chart and the average
 
 
 def test_oversized_controls_are_refused_like_a_long_link():
     view = view_from_controls({"tickers": ["A"] * 5000})
     assert view.tickers == () and "too long" in view.notices[0]
+
+
+def test_notes_are_shown_unless_notes_0():
+    assert parse_query("?tickers=AAPL").notes is True
+    assert parse_query("?tickers=AAPL&notes=1").notes is True
+    hidden = parse_query("?tickers=AAPL&notes=0")
+    assert hidden.notes is False and hidden.notices == ()
+    assert serialise(hidden) == "?tickers=AAPL&chart=line&normalize=0&log=0&volume=1&notes=0"
+    assert parse_query(serialise(hidden)) == hidden
+    assert "notes" not in controls_for(hidden)["options"]
+    assert "notes" in controls_for(parse_query(""))["options"]
+
+
+@pytest.mark.parametrize("value", ["2", "maybe", "<script>", "1,0"])
+def test_an_unknown_notes_value_is_dropped_with_a_notice(value):
+    view = parse_query(f"?tickers=AAPL&notes={value}")
+    assert view.notes is True  # the default
+    assert view.notices == (f"Ignored notes={value!r}: use 1 or 0.",)

@@ -71,7 +71,7 @@ def test_choosing_them_in_the_dropdown_writes_a_link_that_reads_back(app, symbol
     result = sync(app, symbol_client, "", controls={"tickers": list(SYMBOLS)},
                   changed=(ids.TICKERS, "value"))
     search = result[ids.URL]["search"]
-    assert search == "?tickers=%5EGSPC,BRK.B,BRK-B&chart=line&normalize=0&log=0&volume=1"
+    assert search == "?tickers=%5EGSPC,BRK.B,BRK-B&chart=line&normalize=0&log=0&volume=1&notes=1"
     assert sync(app, symbol_client, search)[ids.TICKERS]["value"] == list(SYMBOLS)
 
 

@@ -95,11 +95,9 @@ def delete(note_id: int):
 @login_required
 def explore():
     """Every analyst's notes, newest first, a page at a time."""
-    return render_template(
-        "notes/explore.html", page=note_page(explore_query()), title="Explore"
-    )
+    return render_template("notes/explore.html", page=note_page(explore_query()), title="Explore")
 
 
-
+# What templates/notes/_note.html needs: the chart link of a note, the date field's maximum.
 bp.add_app_template_global(chart_url, "note_chart_url")
 bp.add_app_template_global(as_of_last, "note_as_of_last")
