@@ -78,16 +78,9 @@ def feed_query(user_id: int) -> Window:
                 .where(WatchlistEntry.user_id == user_id),
             ]
         else:
-            # SQLite has no LATERAL: one read of the IN list's ranges, sorted; the hints keep
-            # its planner off a backward read of all notes filtered by the lists.
-            sources = [
-                newest(Note.user_id.in_(followed)).with_hint(
-                    Note, "INDEXED BY ix_notes_user_id_created_at_id", "sqlite"
-                ),
-                newest(Note.ticker.in_(watched)).with_hint(
-                    Note, "INDEXED BY ix_notes_ticker_created_at_id", "sqlite"
-                ),
-            ]
+            # SQLite has no LATERAL: it reads the ranges of the IN list's values on the same
+            # indexes and sorts them (at most the feed's notes older than the edge).
+            sources = [newest(Note.user_id.in_(followed)), newest(Note.ticker.in_(watched))]
         own = newest(Note.user_id == user_id)
         # Each source as a subquery: SQLite allows no ORDER BY / LIMIT on a UNION's own members.
         picked = union(*(select(s.c.id, s.c.created_at) for s in
