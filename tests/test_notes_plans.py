@@ -106,6 +106,11 @@ def test_a_newcomers_feed_reads_their_own_notes_index(crowded):
                             body="first", created_at=START))  # fmt: skip
         db.session.commit()
     plans = plans_of_page(crowded, lambda: feed_page(NEWCOMER))
-    assert_reads_in_key_order(plans, index="ix_notes_user_id_created_at_id")
+    # Their range of their index, whatever the planner does with its few rows (PostgreSQL may
+    # sort them), and not the whole of ix_notes_created_at_id.
+    assert plans and all(
+        "ix_notes_user_id_created_at_id" in plan and "ix_notes_created_at_id" not in plan
+        for plan in plans
+    ), plans
     with crowded.test_request_context():
         assert [row.Note.body for row in feed_page(NEWCOMER).items] == ["first"]
