@@ -13,7 +13,7 @@ from sqlalchemy import event, insert, text
 
 from app.extensions import db
 from app.models import Follow, Note, StockTicker, User, WatchlistEntry
-from app.notes.queries import explore_query, feed_page, note_page
+from app.notes.queries import explore_query, feed_query, note_page
 from app.passwords import hash_password
 
 USERS, FOLLOWS, TICKERS, WATCHED, NOTES = 1000, 50, 500, 10, 20_000
@@ -89,11 +89,11 @@ def assert_reads_in_key_order(plans: list[str], index: str = "ix_notes_created_a
 
 
 def test_the_feed_reads_the_key_index_and_stops(crowded):
-    first = plans_of_page(crowded, lambda: feed_page(1))
+    first = plans_of_page(crowded, lambda: note_page(feed_query(1)))
     assert_reads_in_key_order(first)
     with crowded.test_request_context():
-        key = feed_page(1).older_than
-    assert_reads_in_key_order(plans_of_page(crowded, lambda: feed_page(1), before=key))
+        key = note_page(feed_query(1)).older_than
+    assert_reads_in_key_order(plans_of_page(crowded, lambda: note_page(feed_query(1)), before=key))
 
 
 def test_explore_reads_the_key_index_and_stops(crowded):
@@ -105,7 +105,7 @@ def test_a_newcomers_feed_reads_their_own_notes_index(crowded):
         db.session.add(Note(user_id=NEWCOMER, ticker="T000", as_of=date(2025, 1, 1),
                             body="first", created_at=START))  # fmt: skip
         db.session.commit()
-    plans = plans_of_page(crowded, lambda: feed_page(NEWCOMER))
+    plans = plans_of_page(crowded, lambda: note_page(feed_query(NEWCOMER)))
     # Their range of their index, whatever the planner does with its few rows (PostgreSQL may
     # sort them), and not the whole of ix_notes_created_at_id.
     assert plans and all(
@@ -113,4 +113,4 @@ def test_a_newcomers_feed_reads_their_own_notes_index(crowded):
         for plan in plans
     ), plans
     with crowded.test_request_context():
-        assert [row.Note.body for row in feed_page(NEWCOMER).items] == ["first"]
+        assert [row.Note.body for row in note_page(feed_query(NEWCOMER)).items] == ["first"]

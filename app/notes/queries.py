@@ -41,7 +41,13 @@ def explore_query() -> Select:
 def feed_query(user_id: int) -> Select:
     """`user_id`'s home feed: their own notes, notes by the analysts they follow and notes on
     the tickers they watch, each note once."""
-    followed, watched = feed_sources(user_id)
+    followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
+    watched = select(WatchlistEntry.ticker).where(WatchlistEntry.user_id == user_id)
+    # Following and watching nothing (every new analyst), the feed is their own notes: read from
+    # their index. The filtered read below would find no note to stop at and read all of
+    # ix_notes_created_at_id (665 ms among 1M notes on PostgreSQL, in bench/notes_bench.py).
+    if not db.session.scalar(select(or_(followed.exists(), watched.exists()))):
+        return user_notes_query(user_id)
     # `ticker || ''` keeps that term off the ticker indexes. When every term of the OR can use
     # an index, SQLite reads each source's whole range and sorts all the feed's notes (page 1
     # cost what the whole feed does) instead of reading ix_notes_created_at_id backwards and
@@ -53,28 +59,6 @@ def feed_query(user_id: int) -> Select:
             Note.ticker.concat("").in_(watched),
         )
     )
-
-
-def feed_sources(user_id: int) -> tuple[Select, Select]:
-    """Whom `user_id` follows (their ids) and what they watch (its tickers)."""
-    return (
-        select(Follow.followed_id).where(Follow.follower_id == user_id),
-        select(WatchlistEntry.ticker).where(WatchlistEntry.user_id == user_id),
-    )
-
-
-def feed_page(user_id: int) -> Page:
-    """The page of `user_id`'s home feed that the request asks for (see `note_page`).
-
-    Following and watching nothing (every new analyst), the feed is their own notes, read from
-    their own index: the filtered read of `feed_query` would find no note to stop at and read
-    all of ix_notes_created_at_id (665 ms among 1M notes on PostgreSQL, bench/notes_bench.py).
-    Asking costs two primary-key probes.
-    """
-    followed, watched = feed_sources(user_id)
-    if not db.session.scalar(select(or_(followed.exists(), watched.exists()))):
-        return note_page(user_notes_query(user_id))
-    return note_page(feed_query(user_id))
 
 
 def user_notes_query(user_id: int) -> Select:

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from app.auth.limits import check_and_count, refund
 from app.notes.forms import NoteForm, as_of_last
 from app.notes.links import chart_url
-from app.notes.queries import default_as_of, explore_query, feed_page, note_page
+from app.notes.queries import default_as_of, explore_query, feed_query, note_page
 from app.notes.writes import NoteNotFound, NotTheAuthor, UnknownTicker, create_note, delete_note
 from app.security.redirects import safe_next
 from app.tickers.directory import watchlist_rows
@@ -30,7 +30,7 @@ def home_page(form: NoteForm, status: int = 200, limit_message: str | None = Non
     and the first page of the feed. The pager's links are the home page's, whichever route
     renders it."""
     watchlist = watchlist_rows(current_user.id)
-    page = feed_page(current_user.id)
+    page = note_page(feed_query(current_user.id))
     html = render_template(
         "home.html",
         form=form,
@@ -95,11 +95,9 @@ def delete(note_id: int):
 @login_required
 def explore():
     """Every analyst's notes, newest first, a page at a time."""
-    return render_template(
-        "notes/explore.html", page=note_page(explore_query()), title="Explore"
-    )
+    return render_template("notes/explore.html", page=note_page(explore_query()), title="Explore")
 
 
-
+# What templates/notes/_note.html needs: the chart link of a note, the date field's maximum.
 bp.add_app_template_global(chart_url, "note_chart_url")
 bp.add_app_template_global(as_of_last, "note_as_of_last")
