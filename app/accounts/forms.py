@@ -4,7 +4,7 @@ database column (see app.models)."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SubmitField, TextAreaField
+from wtforms import HiddenField, PasswordField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth.forms import email_field, name_fields, new_password_fields
@@ -62,6 +62,19 @@ class LogoutOthersForm(FlaskForm):
     """A bare form: ending the other sessions is a POST carrying a CSRF token."""
 
     submit = SubmitField("Log out all other sessions")
+
+
+class FollowForm(FlaskForm):
+    """Following an analyst: a POST carrying a CSRF token and the page to come back to."""
+
+    next = HiddenField()
+    submit = SubmitField("Follow")
+
+
+class UnfollowForm(FollowForm):
+    """Stopping following an analyst (as FollowForm)."""
+
+    submit = SubmitField("Unfollow")
 
 
 class DeleteAccountForm(FlaskForm):

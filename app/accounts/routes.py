@@ -22,15 +22,33 @@ from wtforms import Field
 
 from app.accounts.avatars import avatar_etag, identicon_svg
 from app.accounts.events import record_login_event
-from app.accounts.forms import ChangePasswordForm, DeleteAccountForm, LogoutOthersForm, ProfileForm
+from app.accounts.follows import (
+    SelfFollow,
+    UnknownUser,
+    follow,
+    follow_counts,
+    followers_page,
+    following_page,
+    is_following,
+    unfollow,
+)
+from app.accounts.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    FollowForm,
+    LogoutOthersForm,
+    ProfileForm,
+    UnfollowForm,
+)
 from app.auth.limits import check_and_count, login_keys, refund
 from app.auth.routes import too_many_attempts
 from app.extensions import db
 from app.models import LoginEvent, LoginOutcome, User
 from app.notes.queries import count_user_notes, note_page, user_notes_query
-from app.pagination import ID_MAX, keyset_page
+from app.pagination import ID_MAX, Page, keyset_page
 from app.passwords import hash_password, verify_password
 from app.security.login import end_login, renew_login
+from app.security.redirects import safe_next
 
 bp = Blueprint("accounts", __name__)
 AVATAR_MAX_AGE = 86400
@@ -50,13 +68,92 @@ def user_or_404(user_id: int) -> User:
 def profile(user_id: int):
     """An analyst's profile; the e-mail address only for its owner."""
     user = user_or_404(user_id)
+    is_owner = user.id == current_user.id
     return render_template(
         "accounts/profile.html",
         user=user,
-        is_owner=user.id == current_user.id,
+        is_owner=is_owner,
+        counts=follow_counts(user.id),
+        following=not is_owner and is_following(current_user.id, user.id),
+        follow_forms=follow_forms(),
         notes_page=note_page(user_notes_query(user.id)),
         notes_count=count_user_notes(user.id),
         title=user.full_name,
+    )
+
+
+def follow_forms() -> dict[str, FollowForm]:
+    """The Follow and Unfollow forms a page draws its buttons with (see accounts/_follows.html)."""
+    return {"follow": FollowForm(), "unfollow": UnfollowForm()}
+
+
+def back_to_profile(user: User, form: FollowForm):
+    """To the form's `next` when it is a path of this site, else to `user`'s profile."""
+    return redirect(safe_next(form.next.data, url_for("accounts.profile", user_id=user.id)))
+
+
+@bp.route("/users/<int:user_id>/follow", methods=["POST"])
+@login_required
+def follow_user(user_id: int):
+    """Follow the analyst (again: nothing changes); oneself: refused with a message."""
+    user = user_or_404(user_id)
+    form = FollowForm()
+    if not form.validate_on_submit():  # its CSRF token (app.security.csrf checks it first)
+        abort(400)
+    try:
+        follow(current_user.id, user.id)
+    except SelfFollow:
+        flash("You cannot follow yourself.", "warning")
+    except UnknownUser:  # deleted since the lookup
+        abort(404)
+    else:
+        flash(f"You are following {user.full_name}.", "success")
+    return back_to_profile(user, form)
+
+
+@bp.route("/users/<int:user_id>/unfollow", methods=["POST"])
+@login_required
+def unfollow_user(user_id: int):
+    """Stop following the analyst (not following: nothing changes)."""
+    user = user_or_404(user_id)
+    form = UnfollowForm()
+    if not form.validate_on_submit():  # its CSRF token (app.security.csrf checks it first)
+        abort(400)
+    unfollow(current_user.id, user.id)
+    if user.id != current_user.id:
+        flash(f"You are no longer following {user.full_name}.", "success")
+    return back_to_profile(user, form)
+
+
+@bp.route("/users/<int:user_id>/followers/")
+@login_required
+def followers(user_id: int):
+    """The analysts following this one, newest follow first, a page at a time."""
+    user = user_or_404(user_id)
+    return follow_list(user, "followers", followers_page(user.id, current_user.id))
+
+
+@bp.route("/users/<int:user_id>/following/")
+@login_required
+def following(user_id: int):
+    """The analysts this one follows, newest follow first, a page at a time."""
+    user = user_or_404(user_id)
+    return follow_list(user, "following", following_page(user.id, current_user.id))
+
+
+def follow_list(user: User, which: str, page: Page):
+    """One of `user`'s two lists (`which`: "followers" or "following") as a page."""
+    title = f"Followers of {user.full_name}" if which == "followers" else (
+        f"Followed by {user.full_name}"
+    )
+    return render_template(
+        "accounts/follows.html",
+        user=user,
+        which=which,
+        page=page,
+        counts=follow_counts(user.id),
+        follow_forms=follow_forms(),
+        title=title,
     )
 
 
