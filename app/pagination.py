@@ -3,7 +3,7 @@
 A page is asked for as `?before=<key>` (the next, older page: the rows with smaller keys) or
 `?after=<key>` (the previous, newer one). Rows written while someone reads never shift what the
 next page holds, and a deep page costs what the first does: each is one index range read of
-PER_PAGE + 1 rows, plus one EXISTS for the link the other way.
+PER_PAGE + 1 rows, plus the one row next to its edge the other way (for that link).
 
 Two keys are used: a row's id (`keyset_page`, where ids grow with time, e.g. sign-in events),
 and (time, id) (`time_keyset_page`, for notes and follows: the order users see, with the id
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, request
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
 
 from app.extensions import db
 
@@ -149,14 +149,22 @@ def _page(
         return Page([], None, None)
     first, last = key_of(items[0]), key_of(items[-1])
     if after is not None:
-        more_older = any_rows(query.where(key < bound(last)))
+        more_older = any_rows(query.where(key < bound(last)), [c.desc() for c in columns])
     else:
-        more_newer = before is not None and any_rows(query.where(key > bound(first)))
+        more_newer = before is not None and any_rows(
+            query.where(key > bound(first)), [c.asc() for c in columns]
+        )
     return Page(
         items, format_key(first) if more_newer else None, format_key(last) if more_older else None
     )
 
 
-def any_rows(query: Select) -> bool:
-    """Whether `query` has a row (an EXISTS: the database stops at the first)."""
-    return bool(db.session.scalar(select(query.exists())))
+def any_rows(query: Select, nearest_first: Sequence[ColumnElement]) -> bool:
+    """Whether `query` has a row, asked as its first row in the key order `nearest_first`
+    (the rows next to the page's edge), so that the database reads the key's index from there.
+
+    Not an EXISTS: PostgreSQL drops an ORDER BY inside EXISTS and may then scan the whole table
+    from its oldest rows for one newer than a deep page (bench/notes_bench.py: 117 ms for the
+    rel=prev link of the home feed's page 500 among 1M notes, 0.2 ms from the index).
+    """
+    return db.session.execute(query.order_by(*nearest_first).limit(1)).first() is not None
