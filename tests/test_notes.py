@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Follow, Note, StockTicker, User, WatchlistEntry
@@ -497,25 +497,3 @@ def test_notes_written_while_reading_do_not_shift_the_next_page(paged, desk):
 @pytest.mark.parametrize("path", ["/", "/explore/", "/users/{ada}/", "/tickers/AAA/"])
 def test_unreadable_page_keys_are_404(app, desk, ada, path, query):
     assert ada.get(path.format(ada=desk["ada"]), query_string=query).status_code == 404
-
-
-
-def test_a_feed_page_reads_each_source_on_its_index_on_sqlite(app, desk):
-    """A page of the feed reads its sources (own notes, followed analysts', watched tickers')
-    from the page's edge on their indexes, never all notes: a backward read of every note
-    filtered by the sources would read the whole table for a quiet feed or its last page.
-    (PostgreSQL's plan, a LATERAL read per source, is shown by bench/notes_bench.py.)"""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("SQLite's planner")
-    follow(app, desk["ada"], desk["bob"])
-    watch(app, desk["ada"], "AAA")
-    with app.app_context():
-        for edge in (None, (datetime(2026, 1, 1, tzinfo=UTC), 10)):
-            query = feed_query(desk["ada"])(edge, True, 21)
-            compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
-            plan = " | ".join(
-                row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
-            )
-            assert "ix_notes_user_id_created_at_id" in plan, plan
-            assert "ix_notes_ticker_created_at_id" in plan, plan
-            assert "SCAN notes" not in plan, plan

@@ -83,15 +83,18 @@ def feed_query(user_id: int) -> Window:
             sources = [newest(Note.user_id.in_(followed)), newest(Note.ticker.in_(watched))]
         own = newest(Note.user_id == user_id)
         # Each source as a subquery: SQLite allows no ORDER BY / LIMIT on a UNION's own members.
-        picked = union(*(select(s.c.id, s.c.created_at) for s in
-                         (q.subquery() for q in (own, *sources)))).subquery()
+        found = union(*(select(s.c.id, s.c.created_at) for s in
+                        (q.subquery() for q in (own, *sources)))).subquery()
+        # The page's ids first, then their notes and authors by primary key: joined before the
+        # LIMIT, PostgreSQL may hash-join all notes to the sources' few hundred rows.
+        found_order = key_order((found.c.created_at, found.c.id), older)
+        page_ids = select(found.c.id).order_by(*found_order).limit(limit).subquery()
         return (
             select(Note, User)
-            .select_from(picked)
-            .join(Note, Note.id == picked.c.id)
+            .select_from(page_ids)
+            .join(Note, Note.id == page_ids.c.id)
             .join(User, User.id == Note.user_id)
             .order_by(*order)
-            .limit(limit)
         )
 
     return window
