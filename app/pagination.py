@@ -79,12 +79,13 @@ def requested_key(name: str, parse: Callable[[str], Key | int | None]) -> Any:
     return key
 
 
-# A window builds the Select of the rows next to an edge key, in key order, at most `limit`:
+# A window builds the statement of the rows next to an edge key, in key order, at most `limit`:
 # window(edge, older, limit) is, for older=True, the rows whose key is below `edge` (None: from
-# the newest), newest first; for older=False the rows above `edge`, oldest first. A plain query
-# gets one from `query_window`; a query whose key condition must reach inside it (the home
-# feed's union of per-source reads, app.notes.queries) builds its own with `key_condition`.
-Window = Callable[[Key | None, bool, int], Select]
+# the newest), newest first; for older=False the rows above `edge`, oldest first. It gives the
+# Select and the values of its bound parameters. A plain query gets one from `query_window`; a
+# query whose key condition must reach inside it (the home feed's union of per-source reads,
+# app.notes.queries) builds its own with `key_condition` and `key_order`.
+Window = Callable[[Key | None, bool, int], tuple[Select, dict]]
 
 
 def key_condition(columns: Sequence[ColumnElement], edge: Key | None, older: bool):
@@ -104,10 +105,10 @@ def key_order(columns: Sequence[ColumnElement], older: bool) -> list[ColumnEleme
 def query_window(query: Select, columns: Sequence[ColumnElement]) -> Window:
     """The window of `query` (any WHERE) keyed by `columns`."""
 
-    def window(edge: Key | None, older: bool, limit: int) -> Select:
+    def window(edge: Key | None, older: bool, limit: int) -> tuple[Select, dict]:
         condition = key_condition(columns, edge, older)
         bounded = query if condition is None else query.where(condition)
-        return bounded.order_by(*key_order(columns, older)).limit(limit)
+        return bounded.order_by(*key_order(columns, older)).limit(limit), {}
 
     return window
 
@@ -119,7 +120,7 @@ def keyset_page(query: Select, id_column: ColumnElement) -> Page:
         parse=lambda raw: None if (found := parse_id(raw)) is None else (found,),
         format_key=lambda key: str(key[0]),
         key_of=lambda item: (getattr(item, id_column.key),),
-        fetch=lambda q: db.session.scalars(q).all(),
+        fetch=lambda q: db.session.scalars(*q).all(),
     )
 
 
@@ -143,8 +144,8 @@ def time_keyset_page(
         parse=parse_time_key,
         format_key=lambda key: format_time_key(*key),
         key_of=key_of,
-        fetch=(lambda q: db.session.scalars(q).all()) if scalars else (
-            lambda q: db.session.execute(q).all()
+        fetch=(lambda q: db.session.scalars(*q).all()) if scalars else (
+            lambda q: db.session.execute(*q).all()
         ),
     )
 
@@ -155,7 +156,7 @@ def _page(
     parse: Callable[[str], Key | None],
     format_key: Callable[[Key], str],
     key_of: Callable[[Any], Key],
-    fetch: Callable[[Select], Sequence[Any]],
+    fetch: Callable[[tuple[Select, dict]], Sequence[Any]],
 ) -> Page:
     """The requested page of `window`, newest key first (see the module)."""
     before, after = requested_key("before", parse), requested_key("after", parse)
@@ -182,12 +183,13 @@ def _page(
     )
 
 
-def any_rows(nearest: Select) -> bool:
-    """Whether `nearest` (a window of one row next to a page's edge) has a row.
+def any_rows(nearest: tuple[Select, dict]) -> bool:
+    """Whether `nearest` (a window of one row next to a page's edge, with its parameters) has
+    a row.
 
     Asked as that row in key order, not as an EXISTS: PostgreSQL drops an ORDER BY inside
     EXISTS and may then scan the whole table from its oldest rows for one newer than a deep page
     (bench/notes_bench.py: 117 ms for the rel=prev link of the home feed's page 500 among 1M
     notes, 0.2 ms from the index).
     """
-    return db.session.execute(nearest).first() is not None
+    return db.session.execute(*nearest).first() is not None

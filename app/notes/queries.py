@@ -12,9 +12,10 @@ ticker's) on its own index from the page's edge and keeps the newest PER_PAGE + 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
-from sqlalchemy import Select, func, lateral, select, true, union
+from sqlalchemy import Select, bindparam, func, lateral, select, true, union
 
 from app.extensions import db
 from app.models import Follow, Note, TickerStats, User, WatchlistEntry, utcnow
@@ -49,55 +50,75 @@ def feed_query(user_id: int) -> Window:
     notes the sources have (a filtered read of all notes newest first would read the whole index
     to find the last few notes of a quiet feed: 665 ms among 1M notes on PostgreSQL).
     """
-    columns = (Note.created_at, Note.id)
 
-    def window(edge, older: bool, limit: int) -> Select:
-        condition = key_condition(columns, edge, older)
-        order = key_order(columns, older)
-
-        def newest(*where) -> Select:
-            """The first `limit` notes of a source from the edge, on the index `where` fits."""
-            terms = [*where] if condition is None else [*where, condition]
-            return select(Note.id, Note.created_at).where(*terms).order_by(*order).limit(limit)
-
-        followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
-        watched = select(WatchlistEntry.ticker).where(WatchlistEntry.user_id == user_id)
-        if db.session.get_bind().dialect.name == "postgresql":
-            # One index read per followed analyst and per watched ticker (LATERAL): PostgreSQL
-            # cannot merge the ranges of an IN list in order, and would sort all their notes.
-            by_followed = lateral(newest(Note.user_id == Follow.followed_id))
-            on_watched = lateral(newest(Note.ticker == WatchlistEntry.ticker))
-            sources = [
-                select(by_followed.c.id, by_followed.c.created_at)
-                .select_from(Follow)
-                .join(by_followed, true())
-                .where(Follow.follower_id == user_id),
-                select(on_watched.c.id, on_watched.c.created_at)
-                .select_from(WatchlistEntry)
-                .join(on_watched, true())
-                .where(WatchlistEntry.user_id == user_id),
-            ]
-        else:
-            # SQLite has no LATERAL: it reads the ranges of the IN list's values on the same
-            # indexes and sorts them (at most the feed's notes older than the edge).
-            sources = [newest(Note.user_id.in_(followed)), newest(Note.ticker.in_(watched))]
-        own = newest(Note.user_id == user_id)
-        # Each source as a subquery: SQLite allows no ORDER BY / LIMIT on a UNION's own members.
-        found = union(*(select(s.c.id, s.c.created_at) for s in
-                        (q.subquery() for q in (own, *sources)))).subquery()
-        # The page's ids first, then their notes and authors by primary key: joined before the
-        # LIMIT, PostgreSQL may hash-join all notes to the sources' few hundred rows.
-        found_order = key_order((found.c.created_at, found.c.id), older)
-        page_ids = select(found.c.id).order_by(*found_order).limit(limit).subquery()
-        return (
-            select(Note, User)
-            .select_from(page_ids)
-            .join(Note, Note.id == page_ids.c.id)
-            .join(User, User.id == Note.user_id)
-            .order_by(*order)
-        )
+    def window(edge, older: bool, limit: int) -> tuple[Select, dict]:
+        dialect = db.session.get_bind().dialect.name
+        params = {"feed_user": user_id, "feed_limit": limit}
+        if edge is not None:
+            params.update(edge_time=edge[0], edge_id=edge[1])
+        return feed_statement(dialect, older, edge is not None), params
 
     return window
+
+
+@functools.cache
+def feed_statement(dialect: str, older: bool, from_edge: bool) -> Select:
+    """The feed's statement for `dialect`, reading older (or newer) notes from an edge key (or
+    from the newest), with bound parameters feed_user, feed_limit, edge_time and edge_id.
+
+    Built once per shape: it is the same for every analyst and page, and building it costs more
+    than the database's answer (1.7 ms against 1.1 ms on SQLite).
+    """
+    columns = (Note.created_at, Note.id)
+    edge = (
+        bindparam("edge_time", type_=Note.created_at.type),
+        bindparam("edge_id", type_=Note.id.type),
+    )
+    condition = key_condition(columns, edge if from_edge else None, older)
+    order = key_order(columns, older)
+    user_id, limit = bindparam("feed_user", type_=Note.user_id.type), bindparam("feed_limit")
+
+    def newest(*where) -> Select:
+        """The first `limit` notes of a source from the edge, on the index `where` fits."""
+        terms = [*where] if condition is None else [*where, condition]
+        return select(Note.id, Note.created_at).where(*terms).order_by(*order).limit(limit)
+
+    followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
+    watched = select(WatchlistEntry.ticker).where(WatchlistEntry.user_id == user_id)
+    if dialect == "postgresql":
+        # One index read per followed analyst and per watched ticker (LATERAL): PostgreSQL
+        # cannot merge the ranges of an IN list in order, and would sort all their notes.
+        by_followed = lateral(newest(Note.user_id == Follow.followed_id))
+        on_watched = lateral(newest(Note.ticker == WatchlistEntry.ticker))
+        sources = [
+            select(by_followed.c.id, by_followed.c.created_at)
+            .select_from(Follow)
+            .join(by_followed, true())
+            .where(Follow.follower_id == user_id),
+            select(on_watched.c.id, on_watched.c.created_at)
+            .select_from(WatchlistEntry)
+            .join(on_watched, true())
+            .where(WatchlistEntry.user_id == user_id),
+        ]
+    else:
+        # SQLite has no LATERAL: it reads the ranges of the IN list's values on the same
+        # indexes and sorts them (at most the feed's notes older than the edge).
+        sources = [newest(Note.user_id.in_(followed)), newest(Note.ticker.in_(watched))]
+    own = newest(Note.user_id == user_id)
+    # Each source as a subquery: SQLite allows no ORDER BY / LIMIT on a UNION's own members.
+    found = union(*(select(s.c.id, s.c.created_at) for s in
+                    (q.subquery() for q in (own, *sources)))).subquery()
+    # The page's ids first, then their notes and authors by primary key: joined before the
+    # LIMIT, PostgreSQL may hash-join all notes to the sources' few hundred rows.
+    found_order = key_order((found.c.created_at, found.c.id), older)
+    page_ids = select(found.c.id).order_by(*found_order).limit(limit).subquery()
+    return (
+        select(Note, User)
+        .select_from(page_ids)
+        .join(Note, Note.id == page_ids.c.id)
+        .join(User, User.id == Note.user_id)
+        .order_by(*order)
+    )
 
 
 def user_notes_query(user_id: int) -> Select:
