@@ -79,92 +79,117 @@ def requested_key(name: str, parse: Callable[[str], Key | int | None]) -> Any:
     return key
 
 
+# A window builds the statement of the rows next to an edge key, in key order, at most `limit`:
+# window(edge, older, limit) is, for older=True, the rows whose key is below `edge` (None: from
+# the newest), newest first; for older=False the rows above `edge`, oldest first. It gives the
+# Select and the values of its bound parameters. A plain query gets one from `query_window`; a
+# query whose key condition must reach inside it (the home feed's union of per-source reads,
+# app.notes.queries) builds its own with `key_condition` and `key_order`.
+Window = Callable[[Key | None, bool, int], tuple[Select, dict]]
+
+
+def key_condition(columns: Sequence[ColumnElement], edge: Key | None, older: bool):
+    """The WHERE term for the rows below (older) or above `edge` by `columns`; None for no edge."""
+    if edge is None:
+        return None
+    key = tuple_(*columns) if len(columns) > 1 else columns[0]
+    bound = tuple_(*edge) if len(columns) > 1 else edge[0]
+    return key < bound if older else key > bound
+
+
+def key_order(columns: Sequence[ColumnElement], older: bool) -> list[ColumnElement]:
+    """ORDER BY terms reading `columns` away from an edge: descending for older rows."""
+    return [column.desc() if older else column.asc() for column in columns]
+
+
+def query_window(query: Select, columns: Sequence[ColumnElement]) -> Window:
+    """The window of `query` (any WHERE) keyed by `columns`."""
+
+    def window(edge: Key | None, older: bool, limit: int) -> tuple[Select, dict]:
+        condition = key_condition(columns, edge, older)
+        bounded = query if condition is None else query.where(condition)
+        return bounded.order_by(*key_order(columns, older)).limit(limit), {}
+
+    return window
+
+
 def keyset_page(query: Select, id_column: ColumnElement) -> Page:
     """The page of `query` (one entity, any WHERE) that the request asks for, newest id first."""
     return _page(
-        query,
-        (id_column,),
+        query_window(query, (id_column,)),
         parse=lambda raw: None if (found := parse_id(raw)) is None else (found,),
         format_key=lambda key: str(key[0]),
         key_of=lambda item: (getattr(item, id_column.key),),
-        fetch=lambda q: db.session.scalars(q).all(),
+        fetch=lambda q: db.session.scalars(*q).all(),
     )
 
 
 def time_keyset_page(
-    query: Select,
+    source: Select | Window,
     time_column: ColumnElement,
     id_column: ColumnElement,
     key_of: Callable[[Any], tuple[datetime, int]],
     *,
     scalars: bool = True,
 ) -> Page:
-    """The page of `query` that the request asks for, newest (time, id) first.
+    """The page of `source` that the request asks for, newest (time, id) first.
 
-    `key_of(item)` gives an item's (time, id); `scalars=False` keeps whole result rows (a query
-    that selects several entities, e.g. a note with its author) as the items.
+    `source` is a query (any WHERE) or a Window over those two columns. `key_of(item)` gives an
+    item's (time, id); `scalars=False` keeps whole result rows (a query that selects several
+    entities, e.g. a note with its author) as the items.
     """
+    window = source if callable(source) else query_window(source, (time_column, id_column))
     return _page(
-        query,
-        (time_column, id_column),
+        window,
         parse=parse_time_key,
         format_key=lambda key: format_time_key(*key),
         key_of=key_of,
-        fetch=(lambda q: db.session.scalars(q).all()) if scalars else (
-            lambda q: db.session.execute(q).all()
+        fetch=(lambda q: db.session.scalars(*q).all()) if scalars else (
+            lambda q: db.session.execute(*q).all()
         ),
     )
 
 
 def _page(
-    query: Select,
-    columns: Sequence[ColumnElement],
+    window: Window,
     *,
     parse: Callable[[str], Key | None],
     format_key: Callable[[Key], str],
     key_of: Callable[[Any], Key],
-    fetch: Callable[[Select], Sequence[Any]],
+    fetch: Callable[[tuple[Select, dict]], Sequence[Any]],
 ) -> Page:
-    """The requested page of `query` ordered by `columns` descending (see the module)."""
+    """The requested page of `window`, newest key first (see the module)."""
     before, after = requested_key("before", parse), requested_key("after", parse)
     if before is not None and after is not None:
         abort(404)
     per_page = current_app.config["PER_PAGE"]
-    key = tuple_(*columns) if len(columns) > 1 else columns[0]
-
-    def bound(value: Key) -> Any:
-        return tuple_(*value) if len(columns) > 1 else value[0]
-
     if after is not None:
-        oldest_first = query.where(key > bound(after)).order_by(*(c.asc() for c in columns))
-        rows = fetch(oldest_first.limit(per_page + 1))
+        rows = fetch(window(after, False, per_page + 1))
         items = list(reversed(rows[:per_page]))
         more_newer = len(rows) > per_page
     else:
-        window = query if before is None else query.where(key < bound(before))
-        rows = fetch(window.order_by(*(c.desc() for c in columns)).limit(per_page + 1))
+        rows = fetch(window(before, True, per_page + 1))
         items = list(rows[:per_page])
         more_older = len(rows) > per_page
     if not items:  # past either end (a stale link): an empty page, with no links
         return Page([], None, None)
     first, last = key_of(items[0]), key_of(items[-1])
     if after is not None:
-        more_older = any_rows(query.where(key < bound(last)), [c.desc() for c in columns])
+        more_older = any_rows(window(last, True, 1))
     else:
-        more_newer = before is not None and any_rows(
-            query.where(key > bound(first)), [c.asc() for c in columns]
-        )
+        more_newer = before is not None and any_rows(window(first, False, 1))
     return Page(
         items, format_key(first) if more_newer else None, format_key(last) if more_older else None
     )
 
 
-def any_rows(query: Select, nearest_first: Sequence[ColumnElement]) -> bool:
-    """Whether `query` has a row, asked as its first row in the key order `nearest_first`
-    (the rows next to the page's edge), so that the database reads the key's index from there.
+def any_rows(nearest: tuple[Select, dict]) -> bool:
+    """Whether `nearest` (a window of one row next to a page's edge, with its parameters) has
+    a row.
 
-    Not an EXISTS: PostgreSQL drops an ORDER BY inside EXISTS and may then scan the whole table
-    from its oldest rows for one newer than a deep page (bench/notes_bench.py: 117 ms for the
-    rel=prev link of the home feed's page 500 among 1M notes, 0.2 ms from the index).
+    Asked as that row in key order, not as an EXISTS: PostgreSQL drops an ORDER BY inside
+    EXISTS and may then scan the whole table from its oldest rows for one newer than a deep page
+    (bench/notes_bench.py: 117 ms for the rel=prev link of the home feed's page 500 among 1M
+    notes, 0.2 ms from the index).
     """
-    return db.session.execute(query.order_by(*nearest_first).limit(1)).first() is not None
+    return db.session.execute(*nearest).first() is not None

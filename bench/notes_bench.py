@@ -107,17 +107,19 @@ def generate(sizes: Sizes, end: datetime, seed: int = 11) -> dict[str, tuple[lis
     start = end - SPAN
     password_hash = hash_password(PASSWORD)
     tickers = [ticker_symbol(n) for n in range(1, sizes.tickers + 1)]
-    # One more analyst than asked, the newcomer: following and watching nothing, no notes.
+    # Two more analysts than asked: the newcomer (following and watching nothing, no notes) and
+    # a quiet analyst, who follows only the newcomer (a feed with a source but no notes).
     users = [
         (n, f"analyst{n}@example.com", "Analyst", f"No. {n}", password_hash,
          secrets.token_hex(16), start, 0, "")
-        for n in range(1, sizes.users + 2)
+        for n in range(1, sizes.users + 3)
     ]  # fmt: skip
     follows = []
     for follower in range(1, sizes.users + 1):
         others = [n for n in rng.sample(range(1, sizes.users + 1), sizes.follows + 1)
                   if n != follower][: sizes.follows]  # fmt: skip
         follows += [(follower, followed, start) for followed in others]
+    follows.append((sizes.users + 2, sizes.users + 1, start))  # the quiet analyst's one follow
     watchlist = []
     for user in range(1, sizes.users + 1):
         # About --watch each; the timed analyst exactly --watch.
@@ -419,8 +421,8 @@ def measure(app, client, page_list: str, depth: int, runs: int) -> dict:
 
 
 def time_newcomer(app, user: int, runs: int) -> dict:
-    """The home page of analyst `user`, who follows and watches nothing and wrote nothing: the
-    feed that is empty, where a scan of the notes for matching ones finds none to stop at."""
+    """The home page of analyst `user`, whose feed is empty (the newcomer, or the quiet analyst):
+    where a scan of all notes for matching ones would find none to stop at."""
     client = logged_in(app, user)
     timing = alternate_clocks({"first": lambda: fetch(client, PATHS["feed"])}, runs)["first"]
     return {**timing, "plans": plans(app, client, PATHS["feed"])}
@@ -478,6 +480,7 @@ def main() -> None:
         results = [measure(app, client, page_list, options.depth, options.runs)
                    for page_list in ("feed", "explore")]  # fmt: skip
         newcomer = time_newcomer(app, options.users + 1, options.runs)
+        quiet = time_newcomer(app, options.users + 2, options.runs)
         load_average.append(os.getloadavg()[0])
         stable = {page_list: check_stability(app, client, page_list) for page_list in PATHS}
         with app.app_context():
@@ -512,6 +515,9 @@ def main() -> None:
     print(f"\nfeed of a newcomer (following and watching nothing, no notes: an empty feed): "
           f"p50 {newcomer['p50']:.1f} ms, p90 {newcomer['p90']:.1f} ms, "
           f"CPU p50 {newcomer['cpu_p50']:.1f} ms")  # fmt: skip
+    print(f"feed of a quiet analyst (following one analyst who wrote nothing: an empty feed with "
+          f"a source): p50 {quiet['p50']:.1f} ms, p90 {quiet['p90']:.1f} ms, "
+          f"CPU p50 {quiet['cpu_p50']:.1f} ms")  # fmt: skip
     for result in results:
         for label, (count, shown) in result["plans"].items():
             print(f"\n### {result['list']} {label}: {count} statements; those reading notes:\n")

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Follow, Note, StockTicker, User, WatchlistEntry
@@ -497,22 +497,3 @@ def test_notes_written_while_reading_do_not_shift_the_next_page(paged, desk):
 @pytest.mark.parametrize("path", ["/", "/explore/", "/users/{ada}/", "/tickers/AAA/"])
 def test_unreadable_page_keys_are_404(app, desk, ada, path, query):
     assert ada.get(path.format(ada=desk["ada"]), query_string=query).status_code == 404
-
-
-
-def test_the_feed_reads_the_time_index_backwards_on_sqlite(app, desk):
-    """A page of the feed stops after PER_PAGE + 1 matches only if it reads notes in key order;
-    were SQLite to take each source's range (the OR of three indexed terms) it would sort the
-    whole feed for every page. (PostgreSQL's plan depends on its statistics: bench/ shows it.)"""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("SQLite's planner")
-    follow(app, desk["ada"], desk["bob"])
-    watch(app, desk["ada"], "AAA")
-    with app.app_context():
-        query = feed_query(desk["ada"]).order_by(Note.created_at.desc(), Note.id.desc()).limit(21)
-        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
-        plan = " | ".join(
-            row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
-        )
-    assert "ix_notes_created_at_id" in plan, plan
-    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
