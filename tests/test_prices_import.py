@@ -539,3 +539,34 @@ def test_a_database_error_exits_4_and_the_summary_counts_the_rolled_back_rows(
         "6 rows read, 4 inserted, 0 updated, 0 unchanged, 0 rejected, 2 not stored (rolled back)"
     ) in result.stdout
     assert fetch(app, "SELECT count(*) FROM stock_prices") == [(4,)]
+
+
+def manual_analyze_count(app) -> int:
+    """How often `stock_prices` was ANALYZEd by hand (not by autovacuum), read afresh."""
+    rows = fetch(
+        app,
+        "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'stock_prices'",
+    )
+    return rows[0][0]
+
+
+def test_a_large_import_brings_the_planners_statistics_up_to_date(app, runner, tmp_path):
+    """Right after a first load the planner believed stock_prices nearly empty and could pick a
+    plan that ran into the statement timeout; an import that writes more than autovacuum's
+    threshold analyzes the tables it wrote at once, a small one leaves that to autovacuum."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("planner statistics are PostgreSQL's (SQLite plans without them)")
+    start = datetime(2020, 1, 1)
+    many = tmp_path / "many.csv"
+    write_prices(many, [
+        ((start + timedelta(days=n)).date().isoformat(), 1, 2, 0.5, 1.5, 100, f"T{n % 5}")
+        for n in range(400)
+    ])  # fmt: skip
+    before = manual_analyze_count(app)
+    assert run(runner, "import", many).exit_code == 0
+    analyzed = manual_analyze_count(app)
+    assert analyzed == before + 1
+    few = tmp_path / "few.csv"
+    write_prices(few, [("2019-12-31", 1, 2, 0.5, 1.5, 100, "T0")])
+    assert run(runner, "import", few).exit_code == 0
+    assert manual_analyze_count(app) == analyzed
