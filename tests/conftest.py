@@ -12,10 +12,11 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import create_app, passwords
 from app.extensions import db
 from tests.support.apps import TABLES, make_config
 from tests.support.browser import chromium_installed, start_chromium
@@ -26,6 +27,20 @@ from tests.support.mailbox import SMTPServer
 from tests.support.users import AuthActions, create_user
 
 SUBSET_TICKERS = ("AAPL", "MSFT", "GOOGL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """argon2id at its cheapest parameters in this process (a hash still says its parameters,
+    so the app verifies it as any other). The tests hash and verify passwords thousands of times,
+    and at the production cost (0.1-0.2 s each here) that was a third of the suite's time.
+    tests/test_security.py checks the production parameters themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        patch.setattr(passwords, "_hasher", quick)
+        passwords._dummy_hash.cache_clear()
+        yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -294,3 +297,18 @@ def test_proxy_fix_uses_forwarded_scheme_for_redirects(make_app):
     )
     assert response.status_code == 302
     assert "Strict-Transport-Security" in response.headers  # the request was seen as HTTPS
+
+
+def test_production_passwords_are_hashed_with_argon2id_at_owasp_cost():
+    """The suite hashes cheaply (conftest's quick_password_hashing); a hash made by the app in a
+    process of its own is argon2id at argon2-cffi's defaults, 64 MiB and 3 passes (OWASP asks for
+    at least 19 MiB with 2 passes)."""
+    script = "from app.passwords import hash_password; print(hash_password('x'))"
+    made = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+    ).stdout  # fmt: skip
+    kind, _version, parameters = made.split("$")[1:4]
+    cost = dict(item.split("=") for item in parameters.split(","))
+    assert kind == "argon2id"
+    assert int(cost["m"]) >= 65536 and int(cost["t"]) >= 3
