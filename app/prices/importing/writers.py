@@ -221,7 +221,6 @@ class SqliteWriter:
             raise
         self.rollups.committed()
         self.known_tickers |= new_tickers
-        self.rows_written += inserted + updated
         return inserted, updated
 
     def cancel(self) -> None:
