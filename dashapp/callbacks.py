@@ -160,7 +160,8 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         prevent_initial_call=True,
     )(toggle_star)
     dash_app.callback(
-        Output(ids.FRESHNESS, "children"), inputs=dict(path=Input(ids.URL, "pathname"))
+        Output(ids.FRESHNESS, "children"), inputs=dict(store=Input(ids.VIEW, "data")),
+        prevent_initial_call=True,
     )(freshness)
     # The theme lives in the browser (static/js/theme.js, switched in the navbar); this reads
     # it once at load, and dashapp/assets/stockdash.js passes every later switch to the store.
@@ -276,9 +277,13 @@ def star_state(tickers: tuple[str, ...], watched: set[str]) -> dict:
             "disabled": False, "style": outline}
 
 
-def freshness(path):
-    """How fresh the prices are, from the per-ticker summary (one index read)."""
-    newest = prices_up_to()
+def freshness(store):
+    """How fresh the prices of the tickers shown are: their newest stored bar, from the
+    per-ticker summary (a primary-key read per ticker, never `stock_prices`)."""
+    if not isinstance(store, dict):
+        return no_update
+    tickers = read_view(store).tickers
+    newest = prices_up_to(tickers) if tickers else None
     return f"Prices up to {newest.date().isoformat()}" if newest else "No prices stored yet"
 
 

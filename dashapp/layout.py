@@ -88,7 +88,6 @@ def controls() -> dbc.Card:
                     value=[],
                     inline=True,
                 ),
-                html.Small(id=ids.FRESHNESS, className="text-muted d-block mt-3"),
             ]
         ),
         className="mb-3",
@@ -129,6 +128,7 @@ def serve_layout() -> html.Div:
                                         ),
                                         type="default",
                                     ),
+                                    html.Small(id=ids.FRESHNESS, className="text-muted d-block"),
                                     html.Div(
                                         [
                                             html.H2("Summary", className="h5 mb-0"),
