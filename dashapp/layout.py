@@ -128,7 +128,10 @@ def serve_layout() -> html.Div:
                                         ),
                                         type="default",
                                     ),
-                                    html.Small(id=ids.FRESHNESS, className="text-muted d-block"),
+                                    # Its line is there before its text arrives: a line appearing
+                                    # would push the summary down under a click aimed at it.
+                                    html.Small("\u00a0", id=ids.FRESHNESS,
+                                               className="text-muted d-block"),
                                     html.Div(
                                         [
                                             html.H2("Summary", className="h5 mb-0"),
