@@ -130,7 +130,9 @@ def test_candlestick_figure_has_one_trace_per_ticker_and_a_volume_panel():
     assert [t["name"] for t in candles] == ["AAPL", "MSFT"]
     np.testing.assert_allclose(values(candles[0], "close"), [100, 101, 102])
     np.testing.assert_allclose(values(candles[0], "high"), [102, 103, 104])
-    assert [t["type"] for t in figure["data"] if t["yaxis"] == "y2"] == ["bar", "bar"]
+    # Two tickers' volume bars would hide each other: one line each, on a log scale.
+    assert [t["type"] for t in figure["data"] if t["yaxis"] == "y2"] == ["scatter", "scatter"]
+    assert figure["layout"]["yaxis2"]["type"] == "log"
     assert figure["layout"]["xaxis"]["matches"] == "x2"  # one x axis for both panels
     assert figure["layout"]["xaxis"]["rangebreaks"][0]["bounds"] == ["sat", "mon"]
     first_day = datetime(2016, 1, 4, tzinfo=UTC).timestamp() * 1000
