@@ -366,6 +366,11 @@ def ticker_traces(
         })
     else:
         falling = falling_colour(colour)
+        increasing: dict = {"line": {"color": colour}}
+        decreasing: dict = {"line": {"color": falling}}
+        if view.chart == "candlestick":  # OHLC bars have no body to fill
+            increasing["fillcolor"] = translucent(colour, 0.35)
+            decreasing["fillcolor"] = falling
         traces.append({
             "type": view.chart, "x": x,
             "open": prices(scale(as_float_array(bars.open))),
@@ -373,8 +378,7 @@ def ticker_traces(
             "low": prices(scale(as_float_array(bars.low))),
             "close": prices(all_closes),
             "name": ticker, "legendgroup": ticker,
-            "increasing": {"line": {"color": colour}, "fillcolor": translucent(colour, 0.35)},
-            "decreasing": {"line": {"color": falling}, "fillcolor": falling},
+            "increasing": increasing, "decreasing": decreasing,
             **axes["price"],
         })
     for window in view.moving_averages:
