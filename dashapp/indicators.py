@@ -20,12 +20,14 @@ RSI_PERIOD = 14
 MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
 BOLLINGER_PERIOD, BOLLINGER_WIDTH = 20, 2.0
 # Bars to read before the first bar shown. Bollinger is a plain rolling window: exact after its
-# 20 bars. RSI's means have alpha 1/14: (13/14)**70 < 0.6%, hence 14 x 5. MACD chains two
-# means: the slow EMA (alpha 2/27) and then the signal (alpha 2/10) on the MACD line, so
-# (26 + 9) x 3 = 105 bars leave (25/27)**105 < 0.1% of the slow EMA's seed and, after its own
-# 79 bars, 0.8**79 of the signal's.
+# 20 bars. RSI's means have alpha 1/14 and start from a single change, which can be several
+# times the mean: (13/14)**112 < 0.03% of it is left after 14 x 8 bars (after 14 x 5, on the
+# real AAPL closes, the RSI was still 1% off). MACD chains two means: the slow EMA (alpha 2/27)
+# and then the signal (alpha 2/10) on the MACD line, so (26 + 9) x 3 = 105 bars leave
+# (25/27)**105 < 0.1% of the slow EMA's seed and, after its own 79 bars, 0.8**79 of the
+# signal's.
 WARM_UP_BARS = {
-    "rsi": RSI_PERIOD * 5,
+    "rsi": RSI_PERIOD * 8,
     "macd": (MACD_SLOW + MACD_SIGNAL) * 3,
     "bollinger": BOLLINGER_PERIOD,
 }

@@ -21,6 +21,7 @@ from dashapp.figures import (
     series_csv,
     summary_rows,
 )
+from dashapp.indicators import INDICATORS
 from dashapp.urlstate import (
     CHART_TYPES,
     MAX_TICKERS,
@@ -48,6 +49,11 @@ views = st.builds(
     log_scale=st.booleans(),
     volume=st.booleans(),
     notes=st.booleans(),
+    indicators=st.lists(st.sampled_from(INDICATORS), unique=True).map(
+        lambda xs: tuple(i for i in INDICATORS if i in xs)
+    ),
+    compare=st.one_of(st.none(), st.from_regex(TICKER_PATTERN, fullmatch=True).filter(
+        lambda t: len(t) <= TICKER_MAX)),
 )
 
 
