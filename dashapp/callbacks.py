@@ -78,6 +78,9 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             search=Output(ids.URL, "search"),
             controls=controls_as(Output),
             options=Output(ids.TICKERS, "options"),
+            # In the same answer as the benchmark itself: a dropdown drops a value that none
+            # of its options has.
+            compare_options=Output(ids.COMPARE, "options"),
             view=Output(ids.VIEW, "data"),
         ),
         inputs=dict(
@@ -169,13 +172,6 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         Output(ids.FRESHNESS, "children"), inputs=dict(store=Input(ids.VIEW, "data")),
         prevent_initial_call=True,
     )(freshness)
-    # The benchmark is picked among the tickers the ticker dropdown offers: copied in the
-    # browser, rather than sent twice by `sync_view`.
-    dash_app.clientside_callback(
-        ClientsideFunction(namespace="stockdash", function_name="copyOptions"),
-        Output(ids.COMPARE, "options"),
-        Input(ids.TICKERS, "options"),
-    )
     # The theme lives in the browser (static/js/theme.js, switched in the navbar); this reads
     # it once at load, and dashapp/assets/stockdash.js passes every later switch to the store.
     dash_app.clientside_callback(
@@ -245,15 +241,16 @@ def sync_view(search, controls, quick_clicks):
     trigger = ctx.triggered_id
     if trigger in (None, ids.URL):
         view = resolve_view(parse_query(search), infos, users_watchlist)
-        return {"search": no_update, "controls": controls_for(view),
-                "options": [ticker_option(info) for info in infos], "view": view_store(view)}
+        options = [ticker_option(info) for info in infos]
+        return {"search": no_update, "controls": controls_for(view), "options": options,
+                "compare_options": options, "view": view_store(view)}
     view = view_from_controls(controls)
     if isinstance(trigger, dict) and trigger.get("range") in QUICK_RANGES:
         first, last = quick_range(trigger["range"], view.tickers, infos)
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
-            "view": view_store(view)}
+            "compare_options": no_update, "view": view_store(view)}
 
 
 def view_store(view: ViewState) -> dict:

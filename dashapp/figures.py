@@ -209,8 +209,8 @@ def build_figure(
     if "volume" in axes and len(series) > 1:
         # Several tickers' volumes are lines (see ticker_traces), on a log scale so that a
         # ticker trading a tenth of another's stays readable.
-        layout[f"yaxis{axes['volume']['yaxis'][1:]}"].update(type="log",
-                                                             title={"text": "Volume (log)"})
+        layout[f"yaxis{axes['volume']['yaxis'][1:]}"].update(
+            type="log", dtick=1, title={"text": "Volume (log)"})  # a label per power of ten
     indicator_layout(layout, axes)
     x_axes = [name for name in layout if name.startswith("xaxis")]
     header = hover_format(series)

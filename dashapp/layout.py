@@ -98,7 +98,7 @@ def controls() -> dbc.Card:
                     inline=True,
                 ),
                 dbc.Label("Compare with", html_for=ids.COMPARE, className="mt-3 d-block"),
-                # Its options are the ticker dropdown's, copied in the browser.
+                # Its options come with the ticker dropdown's (callbacks.sync_view).
                 dcc.Dropdown(id=ids.COMPARE, options=[], multi=False, searchable=True,
                              clearable=True, placeholder="No benchmark"),
             ]

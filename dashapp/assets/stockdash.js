@@ -12,11 +12,6 @@
         store = window.dash_clientside.callback_context.outputs_list.id;
         return document.documentElement.getAttribute("data-bs-theme") === "dark" ? "dark" : "light";
       },
-      // Output(ids.COMPARE, "options") <- Input(ids.TICKERS, "options"): the benchmark is
-      // picked among the same tickers.
-      copyOptions: function (options) {
-        return options || [];
-      },
     },
   });
 
