@@ -379,6 +379,8 @@ def ticker_traces(
             "close": prices(all_closes),
             "name": ticker, "legendgroup": ticker,
             "increasing": increasing, "decreasing": decreasing,
+            # Two decimals as the line's hover has (the axis adds the % suffix).
+            "yhoverformat": ".2f" if percent else ",.2f",
             **axes["price"],
         })
     for window in view.moving_averages:

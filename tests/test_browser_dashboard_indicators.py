@@ -6,11 +6,13 @@ $TMPDIR/shots/s13-fig/, or STOCKDASH_SHOTS)."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -66,6 +68,20 @@ def test_deep_link_draws_the_indicators_and_the_comparison(dashboard, browser):
     wait_for_traces(browser, lambda t: "AAPL RSI" not in names(t) and "AAPL MACD" in names(t))
     problems = console_problems(browser)
     assert problems == [], "\n".join(problems)
+
+
+def test_hover_shows_the_full_date(dashboard, browser):
+    log_in_from(browser, dashboard, VIEW)
+    wait_for_traces(browser, complete)
+    wait_until_idle(browser)
+    plot = browser.find_element(By.CSS_SELECTOR, "#price-chart .nsewdrag")
+    ActionChains(browser).move_to_element_with_offset(plot, 0, 0).perform()
+    header = WebDriverWait(browser, 10).until(lambda b: b.execute_script(
+        "const t = document.querySelector('#price-chart .hoverlayer .legend text');"
+        "return t && t.textContent;"))
+    assert re.fullmatch(r"2016-\d\d-\d\d", header), header  # the day, not "Aug 2016"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "indicators-hover-light.png"))
 
 
 def test_screenshots_of_the_indicators(dashboard, browser):
