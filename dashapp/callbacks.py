@@ -424,16 +424,20 @@ def chart_series(view: ViewState, start, end) -> dict[str, PriceSeries]:
 
 def compare_notices(view: ViewState, series: dict[str, PriceSeries], shown_from) -> list[str]:
     """What the user should know about the comparison: a benchmark without prices in the
-    range is ignored, and a benchmark that is also shown is a flat line at 0%."""
+    range is ignored, a benchmark that is also shown is a flat line at 0%, and the scale is
+    linear."""
     if view.compare is None:
         return []
     benchmark = series.get(view.compare)
     if benchmark is None or (shown_from and benchmark.time[-1] < shown_from):
         return [f"No prices of the benchmark {view.compare} in this date range: the chart is "
                 "not compared."]
+    notices = []
     if view.compare in view.tickers:
-        return [f"{view.compare} is the benchmark: its line is 0% by definition."]
-    return []
+        notices.append(f"{view.compare} is the benchmark: its line is 0% by definition.")
+    if view.log_scale:
+        notices.append("Log scale is not used with a comparison (it can be negative).")
+    return notices
 
 
 def first_shown(view: ViewState) -> datetime | None:

@@ -346,6 +346,18 @@ def test_figures_with_indicators_are_valid_for_plotly():
             go.Figure(build_figure(series, view))  # raises on any invalid property
 
 
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_one_bar_or_none_with_every_indicator(count):
+    series = {"AAPL": series_of("AAPL", count), "SPY": series_of("SPY", count)}
+    if not count:
+        series = {}
+    view = ViewState(tickers=("AAPL",), indicators=ALL, compare="SPY", chart="candlestick")
+    figure = build_figure(series, view)
+    for each in figure["data"]:
+        if each["name"] == "AAPL RSI":
+            assert np.isnan(values(each, "y")).all()
+
+
 def test_zoom_on_any_panel_is_read():
     assert visible_range({"xaxis4.range[0]": "2016-03-01", "xaxis4.range[1]": "2016-04-01"}) == (
         datetime(2016, 3, 1), datetime(2016, 4, 1))
@@ -463,6 +475,16 @@ def test_indicators_are_complete_from_the_first_bar_shown(app, dash_client, aapl
     assert plotly_values(trace(figure, "AAPL BB lower")["y"])[0] == pytest.approx(lower,
                                                                                   rel=1e-6)
     assert figure["layout"]["yaxis4"]["title"]["text"] == "MACD"
+
+
+def test_a_benchmark_also_shown_and_log_scale_are_notices(app, dash_client):
+    response = draw(app, dash_client, "?tickers=AAPL,MSFT&compare=MSFT&log=1&start=2016-01-04")
+    text = str(response.get_json()["response"]["notices"])
+    assert "MSFT is the benchmark: its line is 0% by definition." in text
+    assert "Log scale is not used with a comparison" in text
+    figure = figure_of(response)
+    assert figure["layout"]["yaxis"]["type"] == "linear"
+    np.testing.assert_allclose(plotly_values(trace(figure, "MSFT")["y"]), 0.0, atol=1e-9)
 
 
 def test_compare_against_the_real_benchmark(app, dash_client, sp500_subset):
