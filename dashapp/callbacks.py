@@ -61,7 +61,7 @@ CONTROLS = {
 SUMMARY_COLUMN_IDS = {key for key, _ in SUMMARY_COLUMNS}
 POINTS_PER_CHART = 6000
 QUICK_RANGE_DAYS = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365 + 1}
-X_AXIS = re.compile(r"xaxis[0-9]{0,2}")  # a panel's x axis in a relayout event (at most 4)
+X_AXIS = re.compile(r"xaxis[0-9]{0,2}")  # a panel's x axis in a relayout event: xaxis, xaxis2...
 MORE_NOTES = (f"Showing the newest {MAX_NOTE_MARKERS} notes of this range; zoom in to see the "
               "others.")
 
