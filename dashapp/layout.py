@@ -12,6 +12,7 @@ from dashapp.urlstate import CHART_TYPES, MOVING_AVERAGE_CHOICES
 
 QUICK_RANGES = ("1M", "6M", "YTD", "1Y", "5Y", "All")
 CHART_LABELS = {"line": "Line", "candlestick": "Candlestick", "ohlc": "OHLC"}
+INDICATOR_LABELS = {"rsi": "RSI 14", "macd": "MACD 12/26/9", "bollinger": "Bollinger 20/2"}
 # (column id, heading); every column but the ticker is numeric.
 SUMMARY_COLUMNS = (
     ("ticker", "Ticker"),
@@ -88,6 +89,18 @@ def controls() -> dbc.Card:
                     value=[],
                     inline=True,
                 ),
+                dbc.Label("Indicators", className="mt-3 d-block"),
+                dbc.Checklist(
+                    id=ids.INDICATORS,
+                    options=[{"label": label, "value": name}
+                             for name, label in INDICATOR_LABELS.items()],
+                    value=[],
+                    inline=True,
+                ),
+                dbc.Label("Compare with", html_for=ids.COMPARE, className="mt-3 d-block"),
+                # Its options come with the ticker dropdown's (callbacks.sync_view).
+                dcc.Dropdown(id=ids.COMPARE, options=[], multi=False, searchable=True,
+                             clearable=True, placeholder="No benchmark"),
             ]
         ),
         className="mb-3",

@@ -351,7 +351,9 @@ def test_lookback_never_goes_before_the_first_date():
 
 
 @pytest.mark.parametrize("query", ["?tickers=OLD", "?tickers=OLD&ma=200&start=1900-01-01",
-                                   "?tickers=OLD,ACME&chart=candlestick"])
+                                   "?tickers=OLD,ACME&chart=candlestick",
+                                   "?tickers=OLD&indicators=rsi,macd,bollinger&compare=ACME"
+                                   "&start=1900-01-01"])
 def test_rows_stored_with_absurd_dates_break_nothing(app, hostile_client, query):
     store = {"query": query, "notices": []}
     chart = answer(post(hostile_client, chart_body(app, store)))["price-chart"]["figure"]

@@ -15,7 +15,8 @@ from tests.support.dash_client import call, callback_key
 
 TICKERS = ("AAPL", "GOOGL", "IBM", "MSFT", "XOM")
 CONTROLS_EMPTY = {"tickers": None, "start": None, "end": None, "chart": "line",
-                  "options": ["volume", "notes"], "averages": []}  # fmt: skip
+                  "options": ["volume", "notes"], "averages": [],
+                  "indicators": [], "compare": None}  # fmt: skip
 
 
 @pytest.fixture
