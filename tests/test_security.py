@@ -117,7 +117,7 @@ def test_dash_page_and_callback_work_when_logged_in(client, auth, user):
 def call_chart(client, app):
     """Draw an (empty) chart through the real callback."""
     key = callback_key(app, "price-chart.figure", "notices")
-    return call(client, app, key, [("view", "data", {"query": "", "notices": []})],
+    return call(client, app, key, [("url", "search", "")],
                 state=[("theme", "data", "light")])
 
 
