@@ -39,6 +39,7 @@ import gzip
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -68,6 +69,7 @@ FIRST_DAY, LAST_DAY = "2016-01-01", "2016-12-31"
 DASH_PATH = f"/dash/?tickers={','.join(TICKERS)}&start={FIRST_DAY}&end={LAST_DAY}&chart=candlestick"
 TARGET_BYTES_RATIO = 0.5
 QUIET_SECONDS = 1.5
+MAX_ATTEMPTS = 3
 
 # Runs before the page's own scripts; marks the first animation frame with a drawn chart, and
 # for --timeline records every fetch the page makes (Dash's layout, dependencies and callback
@@ -145,6 +147,8 @@ class Load:
     timeline: dict[str, float] = field(default_factory=dict)
     # (callback outputs, start ms, end ms) of every callback request sent before the chart
     callbacks: list[tuple[str, float, float]] = field(default_factory=list)
+    # (file name, start ms, end ms) of every script fetched before the chart
+    scripts: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 # --- the default Dash page (built inside a gunicorn worker) ----------------------------------
@@ -345,6 +349,8 @@ def timeline_of(driver, load: Load) -> None:
                     if start <= chart),
     }
     load.callbacks = [(callback_name(f["output"]), f["start"], f["end"] or chart) for f in calls]
+    load.scripts = [(name.split("?")[0].rsplit("/", 1)[-1], start, end)
+                    for name, start, end in raw["scripts"] if start <= chart]
 
 
 def callback_name(output) -> str:
@@ -365,6 +371,9 @@ def timeline_report(loads: dict[str, list[Load]]) -> str:
     for number, run in enumerate(loads["stockdash"], 1):
         lines += ["", f"stockdash run {number}, callback requests before the chart:"]
         lines += [f"  {start:7,.0f} -> {end:7,.0f}  {name}" for name, start, end in run.callbacks]
+    lines += ["", "stockdash run 1, scripts fetched before the chart:"]
+    lines += [f"  {start:7,.0f} -> {end:7,.0f}  {name}"
+              for name, start, end in loads["stockdash"][0].scripts]
     return "\n".join(lines)
 
 
@@ -373,13 +382,23 @@ def timeline_report(loads: dict[str, list[Load]]) -> str:
 
 def serve_and_load(variant: Variant, env: dict, workdir: Path, accept_encoding: str | None) -> Load:
     """Serve `variant` with gunicorn (2 workers), load its page once cold, stop the server."""
+    from selenium.common.exceptions import TimeoutException
+
     log = workdir / f"gunicorn-{variant.name}.log"
     options = ("--workers", "2")
-    # any_status: the dashboard answers an anonymous `/` with a redirect to log in.
-    with gunicorn_serving(
-        variant.app_spec, PORT_RANGE, env, log, options=options, any_status=True
-    ) as base:
-        return load_page(variant, base, accept_encoding)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # any_status: the dashboard answers an anonymous `/` with a redirect to log in.
+        with gunicorn_serving(
+            variant.app_spec, PORT_RANGE, env, log, options=options, any_status=True
+        ) as base:
+            try:
+                return load_page(variant, base, accept_encoding)
+            except TimeoutException:
+                # Now and then (either page, on the loaded machine) headless Chromium never
+                # draws within the minute; such a load is started again, and said so.
+                print(f"  {variant.name}: no chart within 60 s (attempt {attempt})",
+                      file=sys.stderr, flush=True)
+    raise RuntimeError(f"{variant.name}: no chart in {MAX_ATTEMPTS} attempts")
 
 
 def resource_list(loads: dict[str, list[Load]]) -> str:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 from flask_login import current_user
 
 from app.notes.markers import MAX_NOTE_MARKERS, ChartNotes, chart_notes
@@ -31,7 +31,7 @@ from app.prices.tickers import is_ticker
 from app.tickers.directory import prices_up_to
 from app.tickers.watchlist import UnknownTicker, unwatch, watch, watched_tickers
 from dashapp import ids
-from dashapp.figures import build_figure, has_bars, series_csv, summary_rows, template
+from dashapp.figures import build_figure, has_bars, series_csv, summary_rows
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.note_markers import notes_csv
 from dashapp.urlstate import (
@@ -84,7 +84,11 @@ def register_callbacks(dash_app: dash.Dash) -> None:
     )(sync_view)
     # The chart reads the URL itself rather than the view store, so that on the first load
     # (and on back/forward) it is drawn in one round trip, beside `sync_view` instead of after
-    # it. A control's change reaches it through the URL that `sync_view` writes.
+    # it. A control's change reaches it through the URL that `sync_view` writes. The theme is
+    # an input, not a state: at load Dash then waits for `readTheme` (in the browser, at once)
+    # before asking for the chart, which is drawn in the right theme from the start; a switch
+    # later draws it again (a Patch of the template alone could be overtaken by a figure
+    # asked for before the switch, and undone).
     dash_app.callback(
         output=dict(
             figure=Output(ids.PRICE_CHART, "figure"),
@@ -92,7 +96,7 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             csv_off=Output(ids.DOWNLOAD_BUTTON, "disabled"),
             **notes_outputs(),
         ),
-        inputs=dict(search=Input(ids.URL, "search"), theme=State(ids.THEME, "data")),
+        inputs=dict(search=Input(ids.URL, "search"), theme=Input(ids.THEME, "data")),
     )(update_chart)
     # The summary is a callback of its own so that the chart never waits for it.
     dash_app.callback(
@@ -100,12 +104,6 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         inputs=dict(store=Input(ids.VIEW, "data")),
         prevent_initial_call=True,
     )(update_summary)
-    # A theme change restyles the figure in place; redrawing it would race with a zoom's data.
-    dash_app.callback(
-        Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
-        inputs=dict(theme=Input(ids.THEME, "data")),
-        prevent_initial_call=True,
-    )(retheme_chart)
     # A zoom changes the view's dates through the URL (a history entry, so Back undoes it),
     # and from there the date picker, the chart, the summary and the CSV follow, as after any
     # other change of range. It is a callback of its own: were it part of `sync_view`, the
@@ -428,13 +426,6 @@ def zoom_view(relayout, store, base):
     return {"search": serialise(zoomed),
             "base": {"start": before[0], "end": before[1],
                      "zoomed": [write_date(start), write_date(end)]}}
-
-
-def retheme_chart(theme):
-    """Swap the figure's template for the chosen theme, leaving its data alone."""
-    patch = Patch()
-    patch["layout"]["template"] = template(theme_name(theme))
-    return patch
 
 
 def theme_name(theme) -> str:

@@ -119,8 +119,7 @@ def serve_layout() -> html.Div:
                                     dcc.Loading(
                                         dcc.Graph(
                                             id=ids.PRICE_CHART,
-                                            # Present from the start, so that a theme Patch
-                                            # arriving before the first chart has a target.
+                                            # Empty until the first chart arrives.
                                             figure={"data": [], "layout": {}},
                                             config={"displaylogo": False, "responsive": True},
                                             # The figure fills this height (its layout sets

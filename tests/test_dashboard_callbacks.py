@@ -52,8 +52,7 @@ def sync(app, client, search="", controls=None, changed=None):
 def draw(app, client, query: str):
     """Run `update_chart` for the URL's query."""
     key = callback_key(app, "price-chart.figure", "notices")
-    response = call(client, app, key, [(ids.URL, "search", query)],
-                    state=[("theme", "data", "light")])
+    response = call(client, app, key, [(ids.URL, "search", query), ("theme", "data", "light")])
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
 
@@ -300,8 +299,7 @@ def test_wrong_inputs_for_a_real_output_answer_400(app, dash_client):
 def test_tampered_url_values_do_not_break_the_chart(app, dash_client):
     for search in (42, None, {"query": "?tickers=AAPL"}, ["?tickers=AAPL"], "?tickers=AAPL"):
         key = callback_key(app, "price-chart.figure", "notices")
-        response = call(dash_client, app, key, [(ids.URL, "search", search)],
-                        state=[("theme", "data", 7)])
+        response = call(dash_client, app, key, [(ids.URL, "search", search), ("theme", "data", 7)])
         assert response.status_code == 200
 
 
@@ -353,16 +351,15 @@ def test_summary_table_sorts_by_a_clicked_heading(app, dash_client):
     assert body.index("AAPL") < body.index("MSFT")  # the missing figure sorts last
 
 
-def test_theme_change_patches_only_the_template(app, dash_client):
-    # The restyling callback is the one whose only output is the figure.
-    key = next(k for k in app.extensions["dash_app"].callback_map
-               if k.startswith("price-chart.figure@"))
-    response = call(dash_client, app, key, [("theme", "data", "dark")])
-    patch = response.get_json()["response"]["price-chart"]["figure"]
-    assert patch["__dash_patch_update"] == "__dash_patch_update"
-    operation = patch["operations"][0]
-    assert operation["location"] == ["layout", "template"]
-    assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+def test_the_chart_is_drawn_in_the_theme_it_is_given(app, dash_client):
+    key = callback_key(app, "price-chart.figure", "notices")
+    for theme, background in (("dark", "rgb(17,17,17)"), ("light", "white")):
+        response = call(dash_client, app, key, [(ids.URL, "search", "?tickers=AAPL"),
+                                                ("theme", "data", theme)],
+                        changed=("theme", "data"))
+        figure = response.get_json()["response"]["price-chart"]["figure"]
+        assert figure["layout"]["template"]["layout"]["paper_bgcolor"] == background
+        assert figure["data"]  # the whole chart, not just its colours
 
 
 def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, sp500_subset):

@@ -62,7 +62,7 @@ def sync_body(app, search="", tickers=None) -> dict:
 
 def chart_body(app, search) -> dict:
     return body_for(app, callback_key(app, "price-chart.figure", "notices"),
-                    [entry(ids.URL, "search", search)], [entry(ids.THEME, "data", "light")])
+                    [entry(ids.URL, "search", search), entry(ids.THEME, "data", "light")])
 
 
 def summary_body(app, store) -> dict:
@@ -141,14 +141,16 @@ def nested_outputs(app):
 
 
 def wrong_state(app):
-    body = chart_body(app, "")
+    body = zoom_body(app, {"autosize": True})
+    view, base = body["state"]
     return [
         with_changes(body, state=[]),
-        with_changes(body, state={"id": "theme", "property": "data"}),
+        with_changes(body, state={"id": "view", "property": "data"}),
         with_changes(body, state=[*body["state"], entry("theme", "data")]),
-        with_changes(body, state=[entry("nope", "data", "light")]),
-        with_changes(body, state=[entry("theme", "children", "light")]),
-        with_changes(body, state=[[entry("theme", "data", "light")]]),
+        with_changes(body, state=[view, entry("nope", "data")]),
+        with_changes(body, state=[view, entry(ids.ZOOM_BASE, "children")]),
+        with_changes(body, state=[[view], base]),
+        with_changes(chart_body(app, ""), state=[entry(ids.THEME, "data", "light")]),
         with_changes(download_body(app), state=[entry(ids.VIEW, "data", {}),
                                                 entry(ids.ZOOM_BASE, "data")]),
     ]

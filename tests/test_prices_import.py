@@ -455,7 +455,7 @@ def test_dates_outside_1900_to_tomorrow_are_rejected_and_the_chart_still_works(
     auth.login()
     view = view_of(app, client, "?tickers=ACME")
     chart = call(client, app, callback_key(app, "price-chart.figure", "notices"),
-                 [(ids.URL, "search", view["query"])], state=[(ids.THEME, "data", "light")])
+                 [(ids.URL, "search", view["query"]), (ids.THEME, "data", "light")])
     assert chart.status_code == 200
     traces = chart.get_json()["response"][ids.PRICE_CHART]["figure"]["data"]
     assert [trace["name"] for trace in traces if trace.get("name") == "ACME"]

@@ -94,7 +94,7 @@ def view_of(app, client, query: str) -> dict:
 def chart_of(app, client, query: str) -> dict:
     """What `update_chart` answers for the URL's `query`."""
     response = call(client, app, callback_key(app, "price-chart.figure", "notices"),
-                    [(ids.URL, "search", query)], state=[(ids.THEME, "data", "light")])
+                    [(ids.URL, "search", query), (ids.THEME, "data", "light")])
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]
 
