@@ -324,7 +324,8 @@ def timeline_of(driver, load: Load) -> None:
       before Dash asks for its layout; chunks Dash loads later are counted with the callbacks);
     * ``renderer``: Dash's renderer asks for `_dash-layout`: the scripts have been parsed and run;
     * ``layout``: `_dash-layout` and `_dash-dependencies` both answered;
-    * ``callbacks``: the last callback request sent before the chart was drawn answered;
+    * ``callbacks``: the last callback request answered before the chart was drawn (the one
+      bringing the figure, or one that came back in between);
     * ``chart``: the first frame with the chart drawn; ``busy``: main-thread long tasks (> 50 ms)
       until then, summed.
     """
@@ -343,7 +344,8 @@ def timeline_of(driver, load: Load) -> None:
         "scripts": max(scripts, default=raw["document"]),
         "renderer": renderer,
         "layout": max(ends("_dash-layout") + ends("_dash-dependencies"), default=renderer),
-        "callbacks": max((f["end"] or chart for f in calls), default=renderer),
+        "callbacks": max((f["end"] for f in calls if f["end"] and f["end"] <= chart),
+                         default=renderer),
         "chart": chart,
         "busy": sum(min(duration, chart - start) for start, duration in raw["longTasks"]
                     if start <= chart),
