@@ -69,9 +69,14 @@ def controls_as(dependency: type[Input] | type[Output]) -> dict:
 
 def register_callbacks(dash_app: dash.Dash) -> None:
     """Attach every callback to `dash_app`. Each takes its inputs by name (Dash's dict form)."""
+    # The URL is written through a Location of its own (URL_PUSH), not the one read (URL):
+    # Dash holds back every callback whose input another callback of the same batch writes,
+    # so were the URL read and written by the same property, the chart, which reads it, would
+    # wait at load for this callback's answer, a round trip more. URL_PUSH announces each new
+    # URL to URL, which passes it to this callback and the chart together.
     dash_app.callback(
         output=dict(
-            search=Output(ids.URL, "search"),
+            search=Output(ids.URL_PUSH, "search"),
             controls=controls_as(Output),
             options=Output(ids.TICKERS, "options"),
             view=Output(ids.VIEW, "data"),
@@ -111,7 +116,7 @@ def register_callbacks(dash_app: dash.Dash) -> None:
     # the URL, and Dash would drop that answer.
     dash_app.callback(
         output=dict(
-            search=Output(ids.URL, "search", allow_duplicate=True),
+            search=Output(ids.URL_PUSH, "search", allow_duplicate=True),
             base=Output(ids.ZOOM_BASE, "data"),
         ),
         inputs=dict(
@@ -219,9 +224,10 @@ def quick_range(
 def sync_view(search, controls, quick_clicks):
     """Keep the URL and the controls in step, both ways, and publish the resolved view.
 
-    A change of URL (first load, a pasted link, back/forward) sets the controls (and, on the
-    way, the ticker options); a change of a control writes the URL (a new history entry). Both
-    end in the `view` store.
+    A change of URL (first load, a pasted link, back/forward, and every URL written here or
+    by a zoom) sets the controls (and, on the way, the ticker options) and the `view` store; a
+    change of a control writes the URL (a new history entry), which comes back here as a
+    change of URL.
     """
     infos = list_tickers()
     trigger = ctx.triggered_id
@@ -235,7 +241,7 @@ def sync_view(search, controls, quick_clicks):
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
-            "view": view_store(view)}
+            "view": no_update}
 
 
 def view_store(view: ViewState) -> dict:

@@ -10,6 +10,7 @@ from dash.dependencies import Wildcard
 
 # Page state, not drawn.
 URL = "url"  # dcc.Location: the query string is the view (see dashapp.urlstate)
+URL_PUSH = "url-push"  # a dcc.Location that only writes URLs (see callbacks.register_callbacks)
 VIEW = "view"  # the resolved view: {"query": canonical query string, "notices": [...]}
 # The dates shown before a run of zooms, so that resetting the zoom brings them back:
 # {"start": ..., "end": ..., "zoomed": [the last zoom's start, end]}, or None.

@@ -101,6 +101,8 @@ def serve_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
+            # "callback-nav": a URL written here is announced to the Location above.
+            dcc.Location(id=ids.URL_PUSH, refresh="callback-nav"),
             dcc.Store(id=ids.VIEW),
             dcc.Store(id=ids.ZOOM_BASE),
             dcc.Store(id=ids.THEME),

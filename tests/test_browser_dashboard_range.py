@@ -138,6 +138,7 @@ def test_zoom_quick_range_and_date_picker_agree_everywhere(prices, browser, sp50
 
 EMPTY_STATE = """
 const chart = document.getElementById('price-chart');
+if (!chart) return {text: '', ticks: -1, csvOff: null};  // not drawn yet
 return {text: chart.textContent, ticks: chart.querySelectorAll('.xtick, .ytick').length,
         csvOff: document.getElementById('download-button').disabled};
 """

@@ -44,7 +44,7 @@ def sync(app, client, search="", controls=None, changed=None):
     inputs += [(*CONTROLS[name], values[name]) for name in CONTROLS]
     inputs.append(quick_buttons(changed[0]["range"] if changed and changed[1] == "n_clicks"
                                 else None))
-    response = call(client, app, callback_key(app, "url.search..."), inputs, changed=changed)
+    response = call(client, app, callback_key(app, "url-push.search..."), inputs, changed=changed)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]
 
@@ -61,7 +61,7 @@ def test_url_sets_every_control(app, dash_client):
     result = sync(app, dash_client,
                   "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick"
                   "&normalize=1&ma=20,50&log=1")
-    assert "url" not in result  # the URL is left as the user gave it
+    assert "url-push" not in result  # the URL is left as the user gave it
     assert result["tickers"]["value"] == ["AAPL", "MSFT"]
     assert result["dates"] == {"start_date": "2016-01-01", "end_date": "2016-12-31"}
     assert result["chart-type"]["value"] == "candlestick"
@@ -92,7 +92,7 @@ def test_a_control_change_writes_the_url(app, dash_client):
                   "chart": "ohlc", "options": ["normalize"], "averages": [200]},
         changed=(ids.CHART_TYPE, "value"),
     )
-    assert result["url"]["search"] == (
+    assert result["url-push"]["search"] == (
         "?tickers=AAPL,GOOGL&start=2016-01-01&end=2016-06-30&chart=ohlc&normalize=1&ma=200"
         "&log=0&volume=0&notes=0"
     )
@@ -105,7 +105,7 @@ def test_quick_range_counts_back_from_the_last_price(app, dash_client):
         changed=(ids.quick_range("1Y"), "n_clicks"),
     )
     assert result["dates"] == {"start_date": "2017-02-07", "end_date": "2018-02-07"}
-    assert "start=2017-02-07&end=2018-02-07" in result["url"]["search"]
+    assert "start=2017-02-07&end=2018-02-07" in result["url-push"]["search"]
 
 
 def test_forged_control_values_are_tolerated(app, dash_client):
@@ -171,7 +171,7 @@ def test_missing_ranges_are_notices_not_errors(app, dash_client):
 
 def zoom(app, client, relayout, query, base=None):
     """Run `zoom_view` for a relayout event of the chart of `query`; its answer."""
-    key = callback_key(app, "url.search@", "zoom-base")
+    key = callback_key(app, "url-push.search@", "zoom-base")
     response = call(client, app, key, [("price-chart", "relayoutData", relayout)],
                     state=[("view", "data", {"query": query}), ("zoom-base", "data", base)])
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -183,7 +183,7 @@ def test_a_zoom_sets_the_views_days_and_a_reset_brings_back_the_range_before(app
     zoomed = zoom(app, dash_client, {"xaxis.range[0]": "2016-03-01 13:20:00.123",
                                      "xaxis.range[1]": "2016-03-31 02:00"}, query)
     # Widened to whole days: from the day the zoom starts in to the day it ends in.
-    search = zoomed["url"]["search"]
+    search = zoomed["url-push"]["search"]
     assert "start=2016-03-01&end=2016-03-31" in search and "tickers=AAPL" in search
     base = zoomed["zoom-base"]["data"]
     assert base == {"start": "2016-01-01", "end": "2016-12-31",
@@ -191,11 +191,11 @@ def test_a_zoom_sets_the_views_days_and_a_reset_brings_back_the_range_before(app
     # A second zoom keeps the range from before the first one.
     deeper = zoom(app, dash_client, {"xaxis.range": ["2016-03-07", "2016-03-11 12:00"]},
                   search, base)
-    assert "start=2016-03-07&end=2016-03-11" in deeper["url"]["search"]
+    assert "start=2016-03-07&end=2016-03-11" in deeper["url-push"]["search"]
     assert deeper["zoom-base"]["data"]["start"] == "2016-01-01"
     reset = zoom(app, dash_client, {"xaxis.autorange": True, "xaxis2.autorange": True},
-                 deeper["url"]["search"], deeper["zoom-base"]["data"])
-    assert reset == {"url": {"search": query + "&normalize=0&log=0&volume=1&notes=1"},
+                 deeper["url-push"]["search"], deeper["zoom-base"]["data"])
+    assert reset == {"url-push": {"search": query + "&normalize=0&log=0&volume=1&notes=1"},
                      "zoom-base": {"data": None}}
     # Once the range was changed otherwise (here: back to the whole year), a reset leaves the
     # view alone, as it does without any zoom.
@@ -214,9 +214,9 @@ def test_a_reset_after_zooming_the_whole_range_clears_the_dates(app, dash_client
                   "?tickers=AAPL")
     assert zoomed["zoom-base"]["data"] == {"start": None, "end": None,
                                            "zoomed": ["2016-03-01", "2016-04-01"]}
-    reset = zoom(app, dash_client, {"xaxis.autorange": True}, zoomed["url"]["search"],
+    reset = zoom(app, dash_client, {"xaxis.autorange": True}, zoomed["url-push"]["search"],
                  zoomed["zoom-base"]["data"])
-    assert "start=" not in reset["url"]["search"] and "end=" not in reset["url"]["search"]
+    assert "start=" not in reset["url-push"]["search"] and "end=" not in reset["url-push"]["search"]
 
 
 def test_forged_zoom_bases_are_read_as_dates_or_not_at_all(app, dash_client):
@@ -224,8 +224,8 @@ def test_forged_zoom_bases_are_read_as_dates_or_not_at_all(app, dash_client):
     for start in (5, ["2016-01-01"], "yesterday", "2016-02-30", "\ud800"):
         base = {"start": start, "end": "2016-12-31", "zoomed": ["2016-03-01", "2016-03-31"]}
         reset = zoom(app, dash_client, {"xaxis.autorange": True}, query, base)
-        assert "start=" not in reset["url"]["search"]
-        assert "end=2016-12-31" in reset["url"]["search"]
+        assert "start=" not in reset["url-push"]["search"]
+        assert "end=2016-12-31" in reset["url-push"]["search"]
     for base in ("x", 5, [], {"zoomed": "2016-03-01"}):
         assert zoom(app, dash_client, {"xaxis.autorange": True}, query, base) == {}
 
@@ -252,7 +252,7 @@ def test_download_is_the_rows_shown(app, dash_client, sp500_subset):
     # After a zoom the view's range is the zoomed one, and so is the download.
     zoomed = zoom(app, dash_client, {"xaxis.range": ["2016-03-01", "2016-03-08 09:00"]},
                   "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31")
-    result = download(app, dash_client, zoomed["url"]["search"])
+    result = download(app, dash_client, zoomed["url-push"]["search"])
     assert len(result["download"]["data"]["content"].splitlines()) == 1 + 6 * 2
 
 

@@ -57,7 +57,7 @@ def sync_body(app, search="", tickers=None) -> dict:
     inputs = [entry(ids.URL, "search", search)]
     inputs += [entry(*CONTROLS[name]) for name in CONTROLS]
     inputs[1]["value"] = tickers
-    return body_for(app, callback_key(app, "url.search..."), [*inputs, quick_buttons()])
+    return body_for(app, callback_key(app, "url-push.search..."), [*inputs, quick_buttons()])
 
 
 def chart_body(app, search) -> dict:
@@ -70,7 +70,7 @@ def summary_body(app, store) -> dict:
 
 
 def zoom_body(app, relayout, query="?tickers=ACME", base=None) -> dict:
-    return body_for(app, callback_key(app, "url.search@", "zoom-base"),
+    return body_for(app, callback_key(app, "url-push.search@", "zoom-base"),
                     [entry(ids.PRICE_CHART, "relayoutData", relayout)],
                     [entry(ids.VIEW, "data", {"query": query}),
                      entry(ids.ZOOM_BASE, "data", base)])
@@ -79,7 +79,7 @@ def zoom_body(app, relayout, query="?tickers=ACME", base=None) -> dict:
 def zoomed_query(client, app, relayout, query) -> str:
     """The URL's query after a zoom of the chart of `query` (itself, if the zoom changes it
     not)."""
-    return answer(post(client, zoom_body(app, relayout, query))).get("url", {}).get("search",
+    return answer(post(client, zoom_body(app, relayout, query))).get("url-push", {}).get("search",
                                                                                     query)
 
 
@@ -254,7 +254,7 @@ def test_time_zoned_zoom_ranges_are_read_as_utc(app, hostile_client):
                    ["2016-03-01T05:00:00+05:00", "2016-04-01T00:00:00Z"],
                    ["2016-03-01", "2016-04-01T00:00:00-05:00"]):
         result = answer(post(hostile_client, zoom_body(app, {"xaxis.range": bounds})))
-        assert "start=2016-03-01&end=2016-04-01" in result["url"]["search"]
+        assert "start=2016-03-01&end=2016-04-01" in result["url-push"]["search"]
 
 
 @pytest.mark.parametrize(

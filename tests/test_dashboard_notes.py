@@ -81,7 +81,8 @@ def download_notes(app, client, query: str):
 
 def zoomed_chart(app, client, relayout: dict, query: str, base=None) -> dict:
     """The chart after a zoom: `zoom_view` sets the URL, and the chart is drawn for it."""
-    return result_of(draw(app, client, zoom(app, client, relayout, query, base)["url"]["search"]))
+    search = zoom(app, client, relayout, query, base)["url-push"]["search"]
+    return result_of(draw(app, client, search))
 
 
 def test_markers_are_on_by_default_and_notes_0_hides_them(app, noted):
@@ -148,7 +149,7 @@ def test_a_chart_reads_at_most_the_limit_newest_first_with_a_notice(app, noted):
     assert len(trace["x"]) == 10 and trace["customdata"][0].endswith("<br>note 0")
     assert any(hover.endswith("<br>note 9") for hover in trace["customdata"])
     assert zoomed["notes-notice"]["children"] == []
-    reset = zoomed_chart(app, client, {"xaxis.autorange": True}, zoom_answer["url"]["search"],
+    reset = zoomed_chart(app, client, {"xaxis.autorange": True}, zoom_answer["url-push"]["search"],
                          zoom_answer["zoom-base"]["data"])
     assert notes_notice(reset) == MORE_NOTES
     assert len(markers(reset)["AAPL"]["x"]) == MAX_NOTE_MARKERS
@@ -222,7 +223,7 @@ def test_notes_csv_is_the_notes_shown(app, noted):
     assert rows[-1]["as_of"] == "2016-03-01" and rows[-1]["ticker"] == "AAPL"
     # After a zoom, the notes of the days zoomed to.
     zoomed_query = zoom(app, client, {"xaxis.range": ["2016-03-01", "2016-03-01 23:00"]},
-                        query)["url"]["search"]
+                        query)["url-push"]["search"]
     zoomed = result_of(download_notes(app, client, zoomed_query))
     rows = list(csv.DictReader(io.StringIO(zoomed["notes-csv"]["data"]["content"])))
     assert [row["body"] for row in rows] == [HOSTILE[0]]

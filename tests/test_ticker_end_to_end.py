@@ -71,7 +71,7 @@ def test_a_link_with_the_symbols_selects_them(app, symbol_client, search):
 def test_choosing_them_in_the_dropdown_writes_a_link_that_reads_back(app, symbol_client):
     result = sync(app, symbol_client, "", controls={"tickers": list(SYMBOLS)},
                   changed=(ids.TICKERS, "value"))
-    search = result[ids.URL]["search"]
+    search = result[ids.URL_PUSH]["search"]
     assert search == "?tickers=%5EGSPC,BRK.B,BRK-B&chart=line&normalize=0&log=0&volume=1&notes=1"
     assert sync(app, symbol_client, search)[ids.TICKERS]["value"] == list(SYMBOLS)
 
