@@ -13,6 +13,7 @@ import pytest
 from dashapp import ids
 from dashapp.callbacks import CONTROLS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
+from dashapp.page import FIRST_VIEW_CHUNKS
 from tests.support.apps import load_prices
 from tests.support.dash_client import call, callback_key, count_points, plotly_values
 from tests.support.data import write_minute_bars
@@ -372,3 +373,12 @@ def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, s
     expected = sum(closes[-50:]) / 50  # the 50 closes up to and including 2016-01-04
     first = plotly_values(average["y"])[0]
     assert first == pytest.approx(expected, rel=1e-6)  # sent as float32
+
+
+def test_the_page_preloads_the_chunks_of_the_first_view(app, dash_client):
+    page = dash_client.get("/dash/").get_data(as_text=True)
+    head = page[:page.index("</head>")]
+    for chunk in FIRST_VIEW_CHUNKS:
+        href = f"/dash/_dash-component-suites/dash/dcc/{chunk}"
+        assert f'<link rel="preload" as="script" href="{href}">' in head
+        assert dash_client.get(href).status_code == 200
