@@ -58,8 +58,10 @@ from app.extensions import db
 from app.models import Note, StockPrice, User
 from app.notes.markers import MAX_NOTE_MARKERS
 from app.prices.queries import PriceSeries, time_range
-from dashapp.callbacks import notice_alerts, read_view, theme_name
+from dashapp import ids
+from dashapp.callbacks import notice_alerts, theme_name
 from dashapp.figures import build_figure
+from dashapp.urlstate import parse_query
 from tests.support.dash_client import UPDATE_URL, callback_key, count_points, request_body
 from tests.support.data import MINUTE_TICKER
 from tests.support.users import AuthActions
@@ -129,15 +131,15 @@ def naive_series(tickers, start, end) -> dict[str, PriceSeries]:
     return result
 
 
-def naive_update_chart(store, theme):
+def naive_update_chart(search, theme):
     """`dashapp.callbacks.update_chart` with the naive rows instead of `price_series`."""
-    view = read_view(store)
+    view = parse_query(search)
     series = naive_series(view.tickers, view.start, view.end)
-    notices = [str(n) for n in store.get("notices", []) if isinstance(n, str)]
+    notices = list(view.notices)
     missing = [t for t in view.tickers if t not in series]
     if view.tickers and missing:
         notices.append(f"No prices in this date range for: {', '.join(missing)}.")
-    return build_figure(series, view, theme_name(theme)), notice_alerts(notices), None
+    return build_figure(series, view, theme_name(theme)), notice_alerts(notices)
 
 
 def add_naive_route(app: Flask) -> None:
@@ -146,14 +148,12 @@ def add_naive_route(app: Flask) -> None:
     def naive_chart():
         body = request.get_json()
         values = {item["id"]: item["value"] for item in body["inputs"] + body["state"]}
-        store, theme = values["view"], values["theme"]
-        figure, notices, shown = naive_update_chart(store, theme)
+        figure, notices = naive_update_chart(values[ids.URL], values[ids.THEME])
         payload = {
             "multi": True,
             "response": {
                 "price-chart": {"figure": figure},
                 "notices": {"children": notices},
-                "shown-range": {"data": shown},
             },
         }
         # Dash serialises callback answers with this same function.
@@ -164,10 +164,10 @@ def add_naive_route(app: Flask) -> None:
 
 def chart_callback_body(app: Flask, query: str) -> dict:
     """The body the browser POSTs to run `update_chart` for the view `query`, built from the
-    callback's declared inputs and state (the view store, and the theme)."""
+    callback's declared inputs and state (the URL's query, and the theme)."""
     key = callback_key(app, "price-chart.figure", "notices")
     callback = app.extensions["dash_app"].callback_map[key]
-    values = {"view": {"query": query, "notices": []}, "theme": "light"}
+    values = {ids.URL: query, ids.THEME: "light"}
 
     def entries(kind):
         return [

@@ -1,6 +1,6 @@
 """First load of the dashboard in headless Chromium against a default Dash 4 page.
 
-    .venv/bin/python bench/first_load_bench.py [--runs 5] [--quick]
+    .venv/bin/python bench/first_load_bench.py [--runs 5] [--quick] [--timeline] [--resources]
 
 Three pages are served in turn by gunicorn with the same settings (the project's
 gunicorn.conf.py, 2 sync workers) on 127.0.0.1, ports 18400-18499:
@@ -39,6 +39,7 @@ import gzip
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -68,10 +69,35 @@ FIRST_DAY, LAST_DAY = "2016-01-01", "2016-12-31"
 DASH_PATH = f"/dash/?tickers={','.join(TICKERS)}&start={FIRST_DAY}&end={LAST_DAY}&chart=candlestick"
 TARGET_BYTES_RATIO = 0.5
 QUIET_SECONDS = 1.5
+MAX_ATTEMPTS = 3
 
-# Runs before the page's own scripts; marks the first animation frame with a drawn chart.
+# Runs before the page's own scripts; marks the first animation frame with a drawn chart, and
+# for --timeline records every fetch the page makes (Dash's layout, dependencies and callback
+# requests, with the outputs each callback asked for) and the main thread's long tasks.
 WATCH_FIRST_CHART = """
 (function () {
+  window.__fetches = [];
+  window.__longTasks = [];
+  var originalFetch = window.fetch;
+  window.fetch = function (resource, init) {
+    var url = typeof resource === 'string' ? resource : resource.url;
+    var entry = {url: url, start: performance.now(), end: null, output: null};
+    try { entry.output = JSON.parse(init.body).output; } catch (e) { /* not a callback */ }
+    window.__fetches.push(entry);
+    return originalFetch.apply(this, arguments).then(function (response) {
+      return response.clone().text().then(function () {
+        entry.end = performance.now();
+        return response;
+      });
+    });
+  };
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (task) {
+        window.__longTasks.push([task.startTime, task.duration]);
+      });
+    }).observe({type: 'longtask', buffered: true});
+  } catch (e) { /* no long-task timing in this browser */ }
   function check() {
     var gd = document.querySelector('#price-chart .js-plotly-plot');
     if (gd && gd.data && gd.data.length > 0 && gd.querySelector('.main-svg .trace')) {
@@ -117,6 +143,12 @@ class Load:
     encodings: set[str] = field(default_factory=set)
     # (bytes, encoding, path) of every request, for --resources
     resources: list[tuple[int, str, str]] = field(default_factory=list)
+    # milestones of the load in ms since navigation start, for --timeline (see `timeline_of`)
+    timeline: dict[str, float] = field(default_factory=dict)
+    # (callback outputs, start ms, end ms) of every callback request sent before the chart
+    callbacks: list[tuple[str, float, float]] = field(default_factory=list)
+    # (file name, start ms, end ms) of every script fetched before the chart
+    scripts: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 # --- the default Dash page (built inside a gunicorn worker) ----------------------------------
@@ -265,6 +297,7 @@ def load_page(variant: Variant, base: str, accept_encoding: str | None) -> Load:
             lambda d: d.execute_script("return window.__firstChartMs")
         )
         load = Load(first_chart_ms=float(first_chart))
+        timeline_of(driver, load)
         wait_for_quiet(driver)
         network_totals(driver, load)
         return load
@@ -272,18 +305,102 @@ def load_page(variant: Variant, base: str, accept_encoding: str | None) -> Load:
         driver.quit()
 
 
+READ_TIMELINE = """
+var nav = performance.getEntriesByType('navigation')[0];
+var scripts = performance.getEntriesByType('resource')
+  .filter(function (r) { return r.initiatorType === 'script'; })
+  .map(function (r) { return [r.name, r.startTime, r.responseEnd]; });
+return {document: nav.responseEnd, domContentLoaded: nav.domContentLoadedEventEnd,
+        scripts: scripts, fetches: window.__fetches, longTasks: window.__longTasks,
+        chart: window.__firstChartMs};
+"""
+
+
+def timeline_of(driver, load: Load) -> None:
+    """Milestones of the load up to the first chart, read in the page (see WATCH_FIRST_CHART):
+
+    * ``document``: the HTML page received;
+    * ``scripts``: the last script the page's <script> tags load received (the ones that start
+      before Dash asks for its layout; chunks Dash loads later are counted with the callbacks);
+    * ``renderer``: Dash's renderer asks for `_dash-layout`: the scripts have been parsed and run;
+    * ``layout``: `_dash-layout` and `_dash-dependencies` both answered;
+    * ``callbacks``: the last callback request answered before the chart was drawn (the one
+      bringing the figure, or one that came back in between);
+    * ``chart``: the first frame with the chart drawn; ``busy``: main-thread long tasks (> 50 ms)
+      until then, summed.
+    """
+    raw = driver.execute_script(READ_TIMELINE)
+    chart = raw["chart"]
+    fetches = [f for f in raw["fetches"] if f["start"] <= chart]
+
+    def ends(part: str) -> list[float]:
+        return [f["end"] or chart for f in fetches if part in f["url"]]
+
+    renderer = min((f["start"] for f in fetches if "_dash-layout" in f["url"]), default=chart)
+    scripts = [end for _, start, end in raw["scripts"] if start <= renderer]
+    calls = [f for f in fetches if "_dash-update-component" in f["url"]]
+    load.timeline = {
+        "document": raw["document"],
+        "scripts": max(scripts, default=raw["document"]),
+        "renderer": renderer,
+        "layout": max(ends("_dash-layout") + ends("_dash-dependencies"), default=renderer),
+        "callbacks": max((f["end"] for f in calls if f["end"] and f["end"] <= chart),
+                         default=renderer),
+        "chart": chart,
+        "busy": sum(min(duration, chart - start) for start, duration in raw["longTasks"]
+                    if start <= chart),
+    }
+    load.callbacks = [(callback_name(f["output"]), f["start"], f["end"] or chart) for f in calls]
+    load.scripts = [(name.split("?")[0].rsplit("/", 1)[-1], start, end)
+                    for name, start, end in raw["scripts"] if start <= chart]
+
+
+def callback_name(output) -> str:
+    """A callback request's outputs, shortened: `..a.b...c.d..` becomes `a.b c.d`."""
+    text = str(output or "?")
+    return " ".join(part for part in text.replace("...", " ").strip(".").split() if part)[:60]
+
+
+def timeline_report(loads: dict[str, list[Load]]) -> str:
+    """Median milestones per page, and each stockdash run's callback requests."""
+    names = ("document", "scripts", "renderer", "layout", "callbacks", "chart", "busy")
+    rows = [
+        [name, *(f"{statistics.median(r.timeline[m] for r in runs):,.0f}" for m in names)]
+        for name, runs in loads.items()
+    ]
+    lines = ["", "Timeline (ms since navigation start, medians):", ""]
+    lines += markdown_table(["page", *names], "l" + "r" * len(names), rows)
+    for number, run in enumerate(loads["stockdash"], 1):
+        lines += ["", f"stockdash run {number}, callback requests before the chart:"]
+        lines += [f"  {start:7,.0f} -> {end:7,.0f}  {name}" for name, start, end in run.callbacks]
+    lines += ["", "stockdash run 1, scripts fetched before the chart:"]
+    lines += [f"  {start:7,.0f} -> {end:7,.0f}  {name}"
+              for name, start, end in loads["stockdash"][0].scripts]
+    return "\n".join(lines)
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
 def serve_and_load(variant: Variant, env: dict, workdir: Path, accept_encoding: str | None) -> Load:
     """Serve `variant` with gunicorn (2 workers), load its page once cold, stop the server."""
+    from selenium.common.exceptions import TimeoutException
+
     log = workdir / f"gunicorn-{variant.name}.log"
     options = ("--workers", "2")
-    # any_status: the dashboard answers an anonymous `/` with a redirect to log in.
-    with gunicorn_serving(
-        variant.app_spec, PORT_RANGE, env, log, options=options, any_status=True
-    ) as base:
-        return load_page(variant, base, accept_encoding)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # any_status: the dashboard answers an anonymous `/` with a redirect to log in.
+        with gunicorn_serving(
+            variant.app_spec, PORT_RANGE, env, log, options=options, any_status=True
+        ) as base:
+            try:
+                return load_page(variant, base, accept_encoding)
+            except TimeoutException:
+                # Now and then (either page, on the loaded machine) headless Chromium never
+                # draws within the minute; such a load is started again, and said so.
+                print(f"  {variant.name}: no chart within 60 s (attempt {attempt})",
+                      file=sys.stderr, flush=True)
+    raise RuntimeError(f"{variant.name}: no chart in {MAX_ATTEMPTS} attempts")
 
 
 def resource_list(loads: dict[str, list[Load]]) -> str:
@@ -350,6 +467,10 @@ def main() -> None:
     parser.add_argument(
         "--resources", action="store_true", help="also list every request of the first run"
     )
+    parser.add_argument(
+        "--timeline", action="store_true",
+        help="also show where the time to the first chart goes (milestones, callback requests)",
+    )
     options = parse_options(parser, runs=1)
 
     with database_with_prices("stockdash_bench_firstload", TICKERS) as database_url:
@@ -368,6 +489,8 @@ def main() -> None:
     print(report(loads))
     if options.resources:
         print(resource_list(loads))
+    if options.timeline:
+        print(timeline_report(loads))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 from flask_login import current_user
 
 from app.notes.markers import MAX_NOTE_MARKERS, ChartNotes, chart_notes
@@ -33,7 +33,7 @@ from app.prices.tickers import is_ticker
 from app.tickers.directory import prices_up_to
 from app.tickers.watchlist import UnknownTicker, unwatch, watch, watched_tickers
 from dashapp import ids
-from dashapp.figures import build_figure, series_csv, summary_rows, template
+from dashapp.figures import build_figure, has_bars, series_csv, summary_rows
 from dashapp.indicators import WARM_UP_BARS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.note_markers import notes_csv
@@ -43,8 +43,10 @@ from dashapp.urlstate import (
     ViewState,
     controls_for,
     parse_query,
+    read_date,
     serialise,
     view_from_controls,
+    write_date,
 )
 
 # Where each entry of the controls' values (urlstate.CONTROL_NAMES) lives in the layout.
@@ -73,9 +75,14 @@ def controls_as(dependency: type[Input] | type[Output]) -> dict:
 
 def register_callbacks(dash_app: dash.Dash) -> None:
     """Attach every callback to `dash_app`. Each takes its inputs by name (Dash's dict form)."""
+    # The URL is written through a Location of its own (URL_PUSH), not the one read (URL):
+    # Dash holds back every callback whose input another callback of the same batch writes,
+    # so were the URL read and written by the same property, the chart, which reads it, would
+    # wait at load for this callback's answer, a round trip more. URL_PUSH announces each new
+    # URL to URL, which passes it to this callback and the chart together.
     dash_app.callback(
         output=dict(
-            search=Output(ids.URL, "search"),
+            search=Output(ids.URL_PUSH, "search"),
             controls=controls_as(Output),
             options=Output(ids.TICKERS, "options"),
             # In the same answer as the benchmark itself: a dropdown drops a value that none
@@ -89,16 +96,21 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             quick_clicks=Input(ids.quick_range(ALL), "n_clicks"),
         ),
     )(sync_view)
+    # The chart reads the URL itself rather than the view store, so that on the first load
+    # (and on back/forward) it is drawn in one round trip, beside `sync_view` instead of after
+    # it. A control's change reaches it through the URL that `sync_view` writes. The theme is
+    # an input, not a state: at load Dash then waits for `readTheme` (in the browser, at once)
+    # before asking for the chart, which is drawn in the right theme from the start; a switch
+    # later draws it again (a Patch of the template alone could be overtaken by a figure
+    # asked for before the switch, and undone).
     dash_app.callback(
         output=dict(
             figure=Output(ids.PRICE_CHART, "figure"),
             notices=Output(ids.NOTICES, "children"),
-            shown=Output(ids.SHOWN_RANGE, "data"),
+            csv_off=Output(ids.DOWNLOAD_BUTTON, "disabled"),
             **notes_outputs(),
         ),
-        inputs=dict(store=Input(ids.VIEW, "data"), theme=State(ids.THEME, "data")),
-        # Fired once `sync_view` has resolved the URL into the view store, not before.
-        prevent_initial_call=True,
+        inputs=dict(search=Input(ids.URL, "search"), theme=Input(ids.THEME, "data")),
     )(update_chart)
     # The summary is a callback of its own so that the chart never waits for it.
     dash_app.callback(
@@ -106,30 +118,29 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         inputs=dict(store=Input(ids.VIEW, "data")),
         prevent_initial_call=True,
     )(update_summary)
-    # A theme change restyles the figure in place; redrawing it would race with a zoom's data.
-    dash_app.callback(
-        Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
-        inputs=dict(theme=Input(ids.THEME, "data")),
-        prevent_initial_call=True,
-    )(retheme_chart)
-    # Zooming is a callback of its own: were it part of `update_chart`, the relayout event of
-    # the first draw would supersede the request that brings the figure, and Dash would drop it.
+    # A zoom changes the view's dates through the URL (a history entry, so Back undoes it),
+    # and from there the date picker, the chart, the summary and the CSV follow, as after any
+    # other change of range. It is a callback of its own: were it part of `sync_view`, the
+    # relayout event of the first draw (autosize) would supersede the request that resolves
+    # the URL, and Dash would drop that answer.
     dash_app.callback(
         output=dict(
-            figure=Output(ids.PRICE_CHART, "figure", allow_duplicate=True),
-            shown=Output(ids.SHOWN_RANGE, "data", allow_duplicate=True),
-            **notes_outputs(allow_duplicate=True),
+            search=Output(ids.URL_PUSH, "search", allow_duplicate=True),
+            base=Output(ids.ZOOM_BASE, "data"),
         ),
         inputs=dict(
             relayout=Input(ids.PRICE_CHART, "relayoutData"),
             store=State(ids.VIEW, "data"),
-            theme=State(ids.THEME, "data"),
+            base=State(ids.ZOOM_BASE, "data"),
         ),
         prevent_initial_call=True,
-    )(zoom_chart)
+    )(zoom_view)
+    # Not called at load: the layout holds the empty table, and the first load's requests are
+    # the ones that draw the chart.
     dash_app.callback(
         Output(ids.SUMMARY_TABLE, "children"),
         inputs=dict(rows=Input(ids.SUMMARY_DATA, "data"), sort=Input(ids.SUMMARY_SORT, "data")),
+        prevent_initial_call=True,
     )(render_summary)
     dash_app.callback(
         Output(ids.SUMMARY_SORT, "data"),
@@ -140,19 +151,13 @@ def register_callbacks(dash_app: dash.Dash) -> None:
     )(change_sort)
     dash_app.callback(
         Output(ids.DOWNLOAD, "data"),
-        inputs=dict(
-            clicks=Input(ids.DOWNLOAD_BUTTON, "n_clicks"),
-            store=State(ids.VIEW, "data"),
-            shown=State(ids.SHOWN_RANGE, "data"),
-        ),
+        inputs=dict(clicks=Input(ids.DOWNLOAD_BUTTON, "n_clicks"), store=State(ids.VIEW, "data")),
         prevent_initial_call=True,
     )(download_csv)
     dash_app.callback(
         Output(ids.NOTES_DOWNLOAD, "data"),
         inputs=dict(
-            clicks=Input(ids.NOTES_DOWNLOAD_BUTTON, "n_clicks"),
-            store=State(ids.VIEW, "data"),
-            shown=State(ids.SHOWN_RANGE, "data"),
+            clicks=Input(ids.NOTES_DOWNLOAD_BUTTON, "n_clicks"), store=State(ids.VIEW, "data")
         ),
         prevent_initial_call=True,
     )(download_notes)
@@ -233,9 +238,10 @@ def quick_range(
 def sync_view(search, controls, quick_clicks):
     """Keep the URL and the controls in step, both ways, and publish the resolved view.
 
-    A change of URL (first load, a pasted link, back/forward) sets the controls (and, on the
-    way, the ticker options); a change of a control writes the URL (a new history entry). Both
-    end in the `view` store.
+    A change of URL (first load, a pasted link, back/forward, and every URL written here or
+    by a zoom) sets the controls (and, on the way, the ticker options) and the `view` store; a
+    change of a control writes the URL (a new history entry), which comes back here as a
+    change of URL.
     """
     infos = list_tickers()
     trigger = ctx.triggered_id
@@ -250,12 +256,12 @@ def sync_view(search, controls, quick_clicks):
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
-            "compare_options": no_update, "view": view_store(view)}
+            "compare_options": no_update, "view": no_update}
 
 
 def view_store(view: ViewState) -> dict:
-    """What the chart callbacks need: the canonical query and the notices for the user."""
-    return {"query": serialise(view), "notices": list(view.notices)}
+    """What the callbacks that follow the view need: its canonical query."""
+    return {"query": serialise(view)}
 
 
 def toggle_star(clicks, store):
@@ -340,17 +346,14 @@ def read_view(store) -> ViewState:
     return parse_query(query if isinstance(query, str) else "")
 
 
-def update_chart(store, theme):
-    """Draw the view: the chart with its notes' markers, the notices, the notes' notice and
-    the Notes CSV button's state."""
-    if not isinstance(store, dict):  # not resolved yet
-        return {"figure": no_update, "notices": no_update, "shown": no_update,
-                "notes_notice": no_update, "notes_off": no_update}
-    view = read_view(store)
+def update_chart(search, theme):
+    """Draw the view in the URL: the chart with its notes' markers, the notices, whether the
+    CSV buttons are off (nothing to download), and the notes' notice."""
+    view = resolve_view(parse_query(search), list_tickers(), users_watchlist)
     series = chart_series(view, lookback_start(view), view.end)
     notes = shown_notes(view, view.start, view.end)
     shown_from = first_shown(view)
-    notices = stored_notices(store)
+    notices = [sendable(notice) for notice in view.notices]
     missing = [t for t in view.tickers
                if t not in series or (shown_from and series[t].time[-1] < shown_from)]
     if view.tickers and missing:
@@ -359,7 +362,8 @@ def update_chart(store, theme):
         notices.append("Log scale is not used with % change (it can be negative).")
     notices += compare_notices(view, series, shown_from)
     figure = build_figure(series, view, theme_name(theme), shown_from, notes.notes)
-    return {"figure": figure, "notices": notice_alerts(notices), "shown": None,
+    return {"figure": figure, "notices": notice_alerts(notices),
+            "csv_off": not has_bars(shown_tickers_of(view, series), shown_from),
             **notes_state(notes)}
 
 
@@ -377,18 +381,9 @@ def notes_state(notes: ChartNotes) -> dict:
             "notes_off": not notes.notes}
 
 
-def stored_notices(store: dict) -> list[str]:
-    """The notices of the view store; a forged store's are kept only if they are text, and
-    made sendable (a lone surrogate, which no JSON encoder writes, becomes "?")."""
-    notices = store.get("notices")
-    if not isinstance(notices, list):
-        return []
-    return [sendable(notice) for notice in notices if isinstance(notice, str)]
-
-
 def sendable(text: str) -> str:
     """`text` as valid Unicode: what JSON parsing let through but UTF-8 cannot encode (a lone
-    surrogate) is replaced."""
+    surrogate, which a forged URL can carry into a notice) is replaced."""
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
@@ -420,6 +415,12 @@ def chart_series(view: ViewState, start, end) -> dict[str, PriceSeries]:
     is computed from. One query for all, so that the benchmark's bars are bucketed as the
     others' and fall on the same times."""
     return price_series(read_tickers(view), start, end, max_points=points_per_ticker(view))
+
+
+def shown_tickers_of(view: ViewState, series: dict[str, PriceSeries]) -> dict[str, PriceSeries]:
+    """The series of the tickers `view` shows, without a benchmark that is not one of them:
+    with no bar of its own the chart is empty, and so is its CSV."""
+    return {ticker: bars for ticker, bars in series.items() if ticker in view.tickers}
 
 
 def compare_notices(view: ViewState, series: dict[str, PriceSeries], shown_from) -> list[str]:
@@ -471,30 +472,51 @@ def lookback_start(view: ViewState) -> date | None:
     return view.start - min(lookback, view.start - date.min)  # never before the first date
 
 
-def zoom_chart(relayout, store, theme):
-    """After a zoom, re-query the visible range so that finer buckets appear; after a reset,
-    draw the whole view again. Other relayout events (pan mode, autosize) change nothing."""
+def zoom_days(zoom: tuple[datetime, datetime]) -> tuple[date, date]:
+    """The days a zoom's x range covers: from the day it starts in to the day it ends in.
+
+    The range of a view is in whole days (the URL's and the date picker's), so a zoom is
+    widened to them: a daily bar is drawn at midnight, so the day the zoom starts in holds a
+    bar just left of it, and the day it ends in one inside it. A zoom within a day of intraday
+    bars is that whole day.
+    """
+    low, high = zoom
+    return low.date(), high.date()
+
+
+def zoom_view(relayout, store, base):
+    """A zoom sets the view's dates to the days zoomed to; resetting the zoom (autorange,
+    e.g. a double click) brings back the dates from before the first of a run of zooms.
+
+    `base` remembers those dates together with the days the last zoom set: it is only used
+    while the view still shows those days, so after any other change of range (a control,
+    back or forward) a reset changes nothing, and Plotly just fits the chart to its data.
+    A zoom that stays within the days shown already (inside one day of intraday bars) changes
+    nothing either: the chart has every bar of those days, and Plotly's zoom shows them.
+    Other relayout events (autosize, pan mode, a y-only zoom) change nothing.
+    """
+    unchanged = {"search": no_update, "base": no_update}
     zoom = visible_range(relayout)
     if zoom is None or not isinstance(store, dict):
-        return {"figure": no_update, "shown": no_update, "notes_notice": no_update,
-                "notes_off": no_update}
+        return unchanged
     view = read_view(store)
+    shown = [write_date(view.start), write_date(view.end)]
+    in_zoom = isinstance(base, dict) and base.get("zoomed") == shown
     if zoom is True:
-        series = chart_series(view, lookback_start(view), view.end)
-        notes = shown_notes(view, view.start, view.end)
-        figure = build_figure(series, view, theme_name(theme), first_shown(view), notes.notes)
-        return {"figure": figure, "shown": None, **notes_state(notes)}
-    series = chart_series(view, zoom[0], zoom[1])
-    notes = shown_notes(view, zoom[0], zoom[1])
-    return {"figure": build_figure(series, view, theme_name(theme), notes=notes.notes),
-            "shown": [zoom[0].isoformat(), zoom[1].isoformat()], **notes_state(notes)}
-
-
-def retheme_chart(theme):
-    """Swap the figure's template for the chosen theme, leaving its data alone."""
-    patch = Patch()
-    patch["layout"]["template"] = template(theme_name(theme))
-    return patch
+        if not in_zoom:
+            return unchanged
+        # Read as a URL's dates are: the store can be forged.
+        start, end = (read_date(value, key, []) if isinstance(value, str) else None
+                      for key, value in ((key, base.get(key)) for key in ("start", "end")))
+        return {"search": serialise(replace(view, start=start, end=end)), "base": None}
+    start, end = zoom_days(zoom)
+    zoomed = replace(view, start=start, end=end)
+    if zoomed == view:
+        return unchanged
+    before = (base.get("start"), base.get("end")) if in_zoom else shown
+    return {"search": serialise(zoomed),
+            "base": {"start": before[0], "end": before[1],
+                     "zoomed": [write_date(start), write_date(end)]}}
 
 
 def theme_name(theme) -> str:
@@ -563,29 +585,22 @@ def notice_alerts(notices: list[str]) -> list[dbc.Alert]:
     ]
 
 
-def shown_range(view: ViewState, shown) -> tuple:
-    """The range the chart shows: the zoomed one in the `shown` store, else the view's."""
-    start, end = view.start, view.end
-    if isinstance(shown, list) and len(shown) == 2:
-        with contextlib.suppress(ValueError):  # a tampered store falls back to the view's range
-            start, end = (datetime.fromisoformat(str(value)) for value in shown)
-    return start, end
-
-
-def download_csv(clicks, store, shown):
-    """The bars the chart shows (the zoomed range, if any), as CSV."""
+def download_csv(clicks, store):
+    """The bars the chart shows, as CSV; nothing when there are none (the button is off then,
+    but a request can be sent anyway)."""
     view = read_view(store)
-    start, end = shown_range(view, shown)
-    series = chart_series(view, start, end)
+    series = chart_series(view, view.start, view.end)
+    if not has_bars(shown_tickers_of(view, series)):
+        return no_update
     name = "-".join(view.tickers) or "prices"
     return dcc.send_string(series_csv(series), f"stockdash-{name}.csv", type="text/csv")
 
 
-def download_notes(clicks, store, shown):
-    """The notes the chart shows (the zoomed range, if any), as CSV; nothing when it shows
-    none (the button is off then, but a request can be sent anyway)."""
+def download_notes(clicks, store):
+    """The notes the chart shows, as CSV; nothing when it shows none (the button is off then,
+    but a request can be sent anyway)."""
     view = read_view(store)
-    notes = shown_notes(view, *shown_range(view, shown))
+    notes = shown_notes(view, view.start, view.end)
     if not notes.notes:
         return no_update
     name = "-".join(view.tickers)

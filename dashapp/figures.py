@@ -189,6 +189,8 @@ def build_figure(
     benchmark = series.get(view.compare) if view.compare else None
     if view.compare and view.compare not in view.tickers:
         series = {ticker: bars for ticker, bars in series.items() if ticker != view.compare}
+    if not has_bars(series, shown_from):
+        return empty_figure(theme)
     panels = chart_panels(view)
     layout = axis_layout(panels)
     axes = panel_axes(panels)
@@ -234,12 +236,32 @@ def build_figure(
         uirevision=view_revision(view),
         barmode="overlay",
     )
-    if not series:
-        layout["annotations"] = [{
-            "text": "No prices for this selection", "showarrow": False, "xref": "paper",
-            "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 16},
-        }]
     return {"data": data, "layout": layout}
+
+
+def has_bars(series: Mapping[str, PriceSeries], shown_from: datetime | None = None) -> bool:
+    """Whether any of `series` has a bar to show: one from `shown_from` on (the bars before it
+    only feed the moving averages)."""
+    return any(bars.time and (shown_from is None or bars.time[-1] >= shown_from)
+               for bars in series.values())
+
+
+EMPTY_MESSAGE = ("<b>No prices for this selection</b><br>"
+                 "Choose other tickers or a wider date range.")
+
+
+def empty_figure(theme: str = "light") -> dict:
+    """What the chart shows when there is no bar to draw: a message, and no axes (an empty
+    date axis would show a meaningless range)."""
+    return {"data": [], "layout": {
+        "template": template(theme),
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "annotations": [{
+            "text": EMPTY_MESSAGE, "showarrow": False, "xref": "paper", "yref": "paper",
+            "x": 0.5, "y": 0.5, "font": {"size": 16},
+        }],
+    }}
 
 
 @lru_cache(maxsize=len(TEMPLATES))

@@ -10,8 +10,11 @@ from dash.dependencies import Wildcard
 
 # Page state, not drawn.
 URL = "url"  # dcc.Location: the query string is the view (see dashapp.urlstate)
+URL_PUSH = "url-push"  # a dcc.Location that only writes URLs (see callbacks.register_callbacks)
 VIEW = "view"  # the resolved view: {"query": canonical query string, "notices": [...]}
-SHOWN_RANGE = "shown-range"  # the x range the user zoomed to, or None
+# The dates shown before a run of zooms, so that resetting the zoom brings them back:
+# {"start": ..., "end": ..., "zoomed": [the last zoom's start, end]}, or None.
+ZOOM_BASE = "zoom-base"
 THEME = "theme"  # "light" or "dark", set from the navbar's switch (static/js/theme.js)
 DOWNLOAD = "download"
 NOTES_DOWNLOAD = "notes-csv"  # the notes shown, as CSV

@@ -22,6 +22,7 @@ SUMMARY_COLUMNS = (
     ("max_drawdown", "Max drawdown %"),
     ("average_volume", "Avg. volume"),
 )
+SUMMARY_SORT_DEFAULT = {"column": "ticker", "descending": False}
 
 
 def ticker_option(info: TickerInfo) -> dict:
@@ -112,8 +113,10 @@ def serve_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
+            # "callback-nav": a URL written here is announced to the Location above.
+            dcc.Location(id=ids.URL_PUSH, refresh="callback-nav"),
             dcc.Store(id=ids.VIEW),
-            dcc.Store(id=ids.SHOWN_RANGE),
+            dcc.Store(id=ids.ZOOM_BASE),
             dcc.Store(id=ids.THEME),
             dcc.Download(id=ids.DOWNLOAD),
             dcc.Download(id=ids.NOTES_DOWNLOAD),
@@ -130,8 +133,7 @@ def serve_layout() -> html.Div:
                                     dcc.Loading(
                                         dcc.Graph(
                                             id=ids.PRICE_CHART,
-                                            # Present from the start, so that a theme Patch
-                                            # arriving before the first chart has a target.
+                                            # Empty until the first chart arrives.
                                             figure={"data": [], "layout": {}},
                                             config={"displaylogo": False, "responsive": True},
                                             # The figure fills this height (its layout sets
@@ -150,9 +152,11 @@ def serve_layout() -> html.Div:
                                             html.H2("Summary", className="h5 mb-0"),
                                             html.Div(
                                                 [
+                                                    # Off until the chart has bars to save.
                                                     dbc.Button("Download CSV",
                                                                id=ids.DOWNLOAD_BUTTON, size="sm",
-                                                               color="secondary", outline=True),
+                                                               color="secondary", outline=True,
+                                                               disabled=True),
                                                     dbc.Button("Notes CSV",
                                                                id=ids.NOTES_DOWNLOAD_BUTTON,
                                                                size="sm", color="secondary",
@@ -166,9 +170,14 @@ def serve_layout() -> html.Div:
                                         "align-items-center mt-3 mb-2",
                                     ),
                                     dcc.Store(id=ids.SUMMARY_DATA, data=[]),
-                                    dcc.Store(id=ids.SUMMARY_SORT,
-                                              data={"column": "ticker", "descending": False}),
-                                    dcc.Loading(html.Div(id=ids.SUMMARY_TABLE), type="default"),
+                                    dcc.Store(id=ids.SUMMARY_SORT, data=SUMMARY_SORT_DEFAULT),
+                                    # Empty until the view's summary arrives (its callback is
+                                    # not called at load).
+                                    dcc.Loading(
+                                        html.Div(summary_table([], SUMMARY_SORT_DEFAULT),
+                                                 id=ids.SUMMARY_TABLE),
+                                        type="default",
+                                    ),
                                 ],
                                 lg=9,
                             ),

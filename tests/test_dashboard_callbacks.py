@@ -13,6 +13,7 @@ import pytest
 from dashapp import ids
 from dashapp.callbacks import CONTROLS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS
+from dashapp.page import FIRST_VIEW_CHUNKS
 from tests.support.apps import load_prices
 from tests.support.dash_client import call, callback_key, count_points, plotly_values
 from tests.support.data import write_minute_bars
@@ -45,16 +46,15 @@ def sync(app, client, search="", controls=None, changed=None):
     inputs += [(*CONTROLS[name], values[name]) for name in CONTROLS]
     inputs.append(quick_buttons(changed[0]["range"] if changed and changed[1] == "n_clicks"
                                 else None))
-    response = call(client, app, callback_key(app, "url.search"), inputs, changed=changed)
+    response = call(client, app, callback_key(app, "url-push.search..."), inputs, changed=changed)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]
 
 
-def draw(app, client, query: str, notices=()):
+def draw(app, client, query: str):
+    """Run `update_chart` for the URL's query."""
     key = callback_key(app, "price-chart.figure", "notices")
-    response = call(client, app, key,
-                    [("view", "data", {"query": query, "notices": list(notices)})],
-                    state=[("theme", "data", "light")])
+    response = call(client, app, key, [(ids.URL, "search", query), ("theme", "data", "light")])
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
 
@@ -63,19 +63,21 @@ def test_url_sets_every_control(app, dash_client):
     result = sync(app, dash_client,
                   "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31&chart=candlestick"
                   "&normalize=1&ma=20,50&log=1")
-    assert "url" not in result  # the URL is left as the user gave it
+    assert "url-push" not in result  # the URL is left as the user gave it
     assert result["tickers"]["value"] == ["AAPL", "MSFT"]
     assert result["dates"] == {"start_date": "2016-01-01", "end_date": "2016-12-31"}
     assert result["chart-type"]["value"] == "candlestick"
     assert sorted(result["options"]["value"]) == ["log", "normalize", "notes", "volume"]
     assert result["moving-averages"]["value"] == [20, 50]
-    assert result["view"]["data"]["notices"] == []
+    assert result["view"]["data"] == {"query": "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31"
+                                      "&chart=candlestick&normalize=1&ma=20,50&log=1&volume=1"
+                                      "&notes=1"}
 
 
 def test_unknown_tickers_and_bad_values_become_notices(app, dash_client):
-    result = sync(app, dash_client, "?tickers=AAPL,ZZZZ,'%3BDROP&start=yesterday&chart=pie")
-    assert result["tickers"]["value"] == ["AAPL"]
-    notices = " ".join(result["view"]["data"]["notices"])
+    query = "?tickers=AAPL,ZZZZ,'%3BDROP&start=yesterday&chart=pie"
+    assert sync(app, dash_client, query)["tickers"]["value"] == ["AAPL"]
+    notices = str(draw(app, dash_client, query).get_json()["response"]["notices"]["children"])
     assert "Unknown ticker(s) ignored: ZZZZ" in notices
     assert "not a ticker symbol" in notices
     assert "YYYY-MM-DD" in notices and "use one of" in notices
@@ -92,7 +94,7 @@ def test_a_control_change_writes_the_url(app, dash_client):
                   "chart": "ohlc", "options": ["normalize"], "averages": [200]},
         changed=(ids.CHART_TYPE, "value"),
     )
-    assert result["url"]["search"] == (
+    assert result["url-push"]["search"] == (
         "?tickers=AAPL,GOOGL&start=2016-01-01&end=2016-06-30&chart=ohlc&normalize=1&ma=200"
         "&log=0&volume=0&notes=0"
     )
@@ -105,7 +107,7 @@ def test_quick_range_counts_back_from_the_last_price(app, dash_client):
         changed=(ids.quick_range("1Y"), "n_clicks"),
     )
     assert result["dates"] == {"start_date": "2017-02-07", "end_date": "2018-02-07"}
-    assert "start=2017-02-07&end=2018-02-07" in result["url"]["search"]
+    assert "start=2017-02-07&end=2018-02-07" in result["url-push"]["search"]
 
 
 def test_forged_control_values_are_tolerated(app, dash_client):
@@ -159,8 +161,8 @@ def test_chart_and_summary_for_the_spec_view(app, dash_client, sp500_subset):
 
 
 def test_missing_ranges_are_notices_not_errors(app, dash_client):
-    result = draw(app, dash_client, "?tickers=AAPL&start=2030-01-01&end=2030-12-31",
-                  notices=["Unknown ticker(s) ignored: ZZZZ."]).get_json()["response"]
+    result = draw(app, dash_client,
+                  "?tickers=AAPL,ZZZZ&start=2030-01-01&end=2030-12-31").get_json()["response"]
     text = str(result["notices"]["children"])
     assert "No prices in this date range for: AAPL" in text
     assert "Unknown ticker(s) ignored: ZZZZ." in text
@@ -169,46 +171,106 @@ def test_missing_ranges_are_notices_not_errors(app, dash_client):
     assert summary_response.get_json()["response"]["summary-data"]["data"] == []
 
 
-def zoom(app, client, relayout, query):
-    key = callback_key(app, "price-chart.figure@", "shown-range")
-    return call(client, app, key, [("price-chart", "relayoutData", relayout)],
-                state=[("view", "data", {"query": query, "notices": []}),
-                       ("theme", "data", "dark")])
+def zoom(app, client, relayout, query, base=None):
+    """Run `zoom_view` for a relayout event of the chart of `query`; its answer."""
+    key = callback_key(app, "url-push.search@", "zoom-base")
+    response = call(client, app, key, [("price-chart", "relayoutData", relayout)],
+                    state=[("view", "data", {"query": query}), ("zoom-base", "data", base)])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
 
 
-def test_zoom_requeries_the_visible_range(app, dash_client):
-    query = "?tickers=AAPL&chart=line"
-    response = zoom(app, dash_client,
-                    {"xaxis.range[0]": "2016-03-01 00:00:00", "xaxis.range[1]": "2016-03-31"},
-                    query)
-    result = response.get_json()["response"]
-    assert result["shown-range"]["data"] == ["2016-03-01T00:00:00", "2016-03-31T00:00:00"]
-    trace = result["price-chart"]["figure"]["data"][0]
-    assert trace["type"] == "scatter"
-    assert 20 <= count_points(trace["y"]) <= 22  # the trading days of March 2016
-    # Other relayout events leave the chart alone.
-    untouched = zoom(app, dash_client, {"autosize": True}, query)
-    assert untouched.get_json()["response"] == {}
+def test_a_zoom_sets_the_views_days_and_a_reset_brings_back_the_range_before(app, dash_client):
+    query = "?tickers=AAPL&start=2016-01-01&end=2016-12-31&chart=line"
+    zoomed = zoom(app, dash_client, {"xaxis.range[0]": "2016-03-01 13:20:00.123",
+                                     "xaxis.range[1]": "2016-03-31 02:00"}, query)
+    # Widened to whole days: from the day the zoom starts in to the day it ends in.
+    search = zoomed["url-push"]["search"]
+    assert "start=2016-03-01&end=2016-03-31" in search and "tickers=AAPL" in search
+    base = zoomed["zoom-base"]["data"]
+    assert base == {"start": "2016-01-01", "end": "2016-12-31",
+                    "zoomed": ["2016-03-01", "2016-03-31"]}
+    # A second zoom keeps the range from before the first one.
+    deeper = zoom(app, dash_client, {"xaxis.range": ["2016-03-07", "2016-03-11 12:00"]},
+                  search, base)
+    assert "start=2016-03-07&end=2016-03-11" in deeper["url-push"]["search"]
+    assert deeper["zoom-base"]["data"]["start"] == "2016-01-01"
+    reset = zoom(app, dash_client, {"xaxis.autorange": True, "xaxis2.autorange": True},
+                 deeper["url-push"]["search"], deeper["zoom-base"]["data"])
+    assert reset == {"url-push": {"search": query + "&normalize=0&log=0&volume=1&notes=1"},
+                     "zoom-base": {"data": None}}
+    # Once the range was changed otherwise (here: back to the whole year), a reset leaves the
+    # view alone, as it does without any zoom.
+    assert zoom(app, dash_client, {"xaxis.autorange": True}, query, base) == {}
+    assert zoom(app, dash_client, {"xaxis.autorange": True}, query) == {}
+    # Other relayout events, and a zoom within the days shown, change nothing.
+    assert zoom(app, dash_client, {"autosize": True}, query) == {}
+    assert zoom(app, dash_client, {"yaxis.range": [1, 2]}, query) == {}
+    one_day = "?tickers=MINUTE&start=2021-01-05&end=2021-01-05"
+    assert zoom(app, dash_client, {"xaxis.range": ["2021-01-05 10:00", "2021-01-05 11:00"]},
+                one_day) == {}
+
+
+def test_a_reset_after_zooming_the_whole_range_clears_the_dates(app, dash_client):
+    zoomed = zoom(app, dash_client, {"xaxis.range": ["2016-03-01", "2016-04-01"]},
+                  "?tickers=AAPL")
+    assert zoomed["zoom-base"]["data"] == {"start": None, "end": None,
+                                           "zoomed": ["2016-03-01", "2016-04-01"]}
+    reset = zoom(app, dash_client, {"xaxis.autorange": True}, zoomed["url-push"]["search"],
+                 zoomed["zoom-base"]["data"])
+    assert "start=" not in reset["url-push"]["search"] and "end=" not in reset["url-push"]["search"]
+
+
+def test_forged_zoom_bases_are_read_as_dates_or_not_at_all(app, dash_client):
+    query = "?tickers=AAPL&start=2016-03-01&end=2016-03-31"
+    for start in (5, ["2016-01-01"], "yesterday", "2016-02-30", "\ud800"):
+        base = {"start": start, "end": "2016-12-31", "zoomed": ["2016-03-01", "2016-03-31"]}
+        reset = zoom(app, dash_client, {"xaxis.autorange": True}, query, base)
+        assert "start=" not in reset["url-push"]["search"]
+        assert "end=2016-12-31" in reset["url-push"]["search"]
+    for base in ("x", 5, [], {"zoomed": "2016-03-01"}):
+        assert zoom(app, dash_client, {"xaxis.autorange": True}, query, base) == {}
+
+
+def download(app, client, query: str):
+    """Run `download_csv` for the view of `query`; its answer."""
+    response = call(client, app, callback_key(app, "download.data"),
+                    [("download-button", "n_clicks", 1)],
+                    state=[("view", "data", {"query": query})])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
 
 
 def test_download_is_the_rows_shown(app, dash_client, sp500_subset):
-    key = callback_key(app, "download.data")
-    view = {"query": "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31", "notices": []}
-    response = call(dash_client, app, key, [("download-button", "n_clicks", 1)],
-                    state=[("view", "data", view), ("shown-range", "data", None)])
-    download = response.get_json()["response"]["download"]["data"]
-    assert download["filename"] == "stockdash-AAPL-MSFT.csv"
-    lines = download["content"].splitlines()
+    result = download(app, dash_client, "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31")
+    download_data = result["download"]["data"]
+    assert download_data["filename"] == "stockdash-AAPL-MSFT.csv"
+    lines = download_data["content"].splitlines()
     assert lines[0] == "ticker,time,open,high,low,close,volume"
     assert len(lines) == 1 + 252 * 2
     first = real_rows(sp500_subset, "AAPL", date(2016, 1, 1), date(2016, 1, 4))[0]
     assert lines[1] == (f"AAPL,2016-01-04 00:00:00,{float(first['open'])},{float(first['high'])},"
                         f"{float(first['low'])},{float(first['close'])},{first['volume']}")
-    # After a zoom, the download follows the visible range.
-    response = call(dash_client, app, key, [("download-button", "n_clicks", 2)],
-                    state=[("view", "data", view),
-                           ("shown-range", "data", ["2016-03-01T00:00:00", "2016-03-08T00:00:00"])])
-    assert len(response.get_json()["response"]["download"]["data"]["content"].splitlines()) == 11
+    # After a zoom the view's range is the zoomed one, and so is the download.
+    zoomed = zoom(app, dash_client, {"xaxis.range": ["2016-03-01", "2016-03-08 09:00"]},
+                  "?tickers=AAPL,MSFT&start=2016-01-01&end=2016-12-31")
+    result = download(app, dash_client, zoomed["url-push"]["search"])
+    assert len(result["download"]["data"]["content"].splitlines()) == 1 + 6 * 2
+
+
+def test_an_empty_selection_has_no_axes_and_nothing_to_download(app, dash_client):
+    query = "?tickers=AAPL&start=2030-01-01&end=2030-12-31"
+    result = draw(app, dash_client, query).get_json()["response"]
+    figure = result["price-chart"]["figure"]
+    assert figure["data"] == []
+    assert figure["layout"]["xaxis"] == {"visible": False}
+    assert figure["layout"]["yaxis"] == {"visible": False}
+    assert "No prices for this selection" in figure["layout"]["annotations"][0]["text"]
+    assert result["download-button"]["disabled"] is True
+    # A click sent anyway (the button is off) downloads nothing.
+    assert download(app, dash_client, query) == {}
+    shown = draw(app, dash_client, "?tickers=AAPL&start=2016-01-01").get_json()["response"]
+    assert shown["download-button"]["disabled"] is False
 
 
 @pytest.mark.parametrize(
@@ -236,11 +298,10 @@ def test_wrong_inputs_for_a_real_output_answer_400(app, dash_client):
     assert response.status_code == 400
 
 
-def test_tampered_store_values_do_not_break_the_chart(app, dash_client):
-    for store in ({"query": 42}, {"query": "?tickers=AAPL", "notices": "x"}, {}):
+def test_tampered_url_values_do_not_break_the_chart(app, dash_client):
+    for search in (42, None, {"query": "?tickers=AAPL"}, ["?tickers=AAPL"], "?tickers=AAPL"):
         key = callback_key(app, "price-chart.figure", "notices")
-        response = call(dash_client, app, key, [("view", "data", store)],
-                        state=[("theme", "data", 7)])
+        response = call(dash_client, app, key, [(ids.URL, "search", search), ("theme", "data", 7)])
         assert response.status_code == 200
 
 
@@ -292,16 +353,15 @@ def test_summary_table_sorts_by_a_clicked_heading(app, dash_client):
     assert body.index("AAPL") < body.index("MSFT")  # the missing figure sorts last
 
 
-def test_theme_change_patches_only_the_template(app, dash_client):
-    # The restyling callback is the one whose only output is the figure.
-    key = next(k for k in app.extensions["dash_app"].callback_map
-               if k.startswith("price-chart.figure@"))
-    response = call(dash_client, app, key, [("theme", "data", "dark")])
-    patch = response.get_json()["response"]["price-chart"]["figure"]
-    assert patch["__dash_patch_update"] == "__dash_patch_update"
-    operation = patch["operations"][0]
-    assert operation["location"] == ["layout", "template"]
-    assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+def test_the_chart_is_drawn_in_the_theme_it_is_given(app, dash_client):
+    key = callback_key(app, "price-chart.figure", "notices")
+    for theme, background in (("dark", "rgb(17,17,17)"), ("light", "white")):
+        response = call(dash_client, app, key, [(ids.URL, "search", "?tickers=AAPL"),
+                                                ("theme", "data", theme)],
+                        changed=("theme", "data"))
+        figure = response.get_json()["response"]["price-chart"]["figure"]
+        assert figure["layout"]["template"]["layout"]["paper_bgcolor"] == background
+        assert figure["data"]  # the whole chart, not just its colours
 
 
 def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, sp500_subset):
@@ -314,3 +374,12 @@ def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, s
     expected = sum(closes[-50:]) / 50  # the 50 closes up to and including 2016-01-04
     first = plotly_values(average["y"])[0]
     assert first == pytest.approx(expected, rel=1e-6)  # sent as float32
+
+
+def test_the_page_preloads_the_chunks_of_the_first_view(app, dash_client):
+    page = dash_client.get("/dash/").get_data(as_text=True)
+    head = page[:page.index("</head>")]
+    for chunk in FIRST_VIEW_CHUNKS:
+        href = f"/dash/_dash-component-suites/dash/dcc/{chunk}"
+        assert f'<link rel="preload" as="script" href="{href}">' in head
+        assert dash_client.get(href).status_code == 200

@@ -73,11 +73,16 @@ def notes_notice(result: dict) -> str:
     return " ".join(alert["props"]["children"] for alert in result["notes-notice"]["children"])
 
 
-def download_notes(app, client, query: str, shown=None):
+def download_notes(app, client, query: str):
     key = callback_key(app, "notes-csv.data")
     return call(client, app, key, [("notes-csv-button", "n_clicks", 1)],
-                state=[("view", "data", {"query": query, "notices": []}),
-                       ("shown-range", "data", shown)])
+                state=[("view", "data", {"query": query})])
+
+
+def zoomed_chart(app, client, relayout: dict, query: str, base=None) -> dict:
+    """The chart after a zoom: `zoom_view` sets the URL, and the chart is drawn for it."""
+    search = zoom(app, client, relayout, query, base)["url-push"]["search"]
+    return result_of(draw(app, client, search))
 
 
 def test_markers_are_on_by_default_and_notes_0_hides_them(app, noted):
@@ -135,15 +140,17 @@ def test_a_chart_reads_at_most_the_limit_newest_first_with_a_notice(app, noted):
     assert notes_notice(result) == MORE_NOTES
     assert MORE_NOTES.startswith("Showing the newest 300 notes of this range")
 
-    # Zooming in re-queries the range: its notes fit, the notice goes; a reset brings it back.
-    zoomed = result_of(zoom(app, client, {"xaxis.range": [str(days[0]), str(days[9])]},
-                            "?tickers=AAPL"))
+    # Zooming in sets the view's days: their notes fit, the notice goes; a reset brings it back.
+    relayout = {"xaxis.range": [str(days[0]), str(days[9])]}
+    zoom_answer = zoom(app, client, relayout, "?tickers=AAPL")
+    zoomed = zoomed_chart(app, client, relayout, "?tickers=AAPL")
     (trace,) = markers(zoomed).values()
-    # The range is half-open, as for the prices: the note on its end's day is not drawn.
-    assert len(trace["x"]) == 9 and trace["customdata"][0].endswith("<br>note 0")
-    assert not any(hover.endswith("<br>note 9") for hover in trace["customdata"])
+    # The days zoomed to are whole days, the one the zoom ends in too.
+    assert len(trace["x"]) == 10 and trace["customdata"][0].endswith("<br>note 0")
+    assert any(hover.endswith("<br>note 9") for hover in trace["customdata"])
     assert zoomed["notes-notice"]["children"] == []
-    reset = result_of(zoom(app, client, {"xaxis.autorange": True}, "?tickers=AAPL"))
+    reset = zoomed_chart(app, client, {"xaxis.autorange": True}, zoom_answer["url-push"]["search"],
+                         zoom_answer["zoom-base"]["data"])
     assert notes_notice(reset) == MORE_NOTES
     assert len(markers(reset)["AAPL"]["x"]) == MAX_NOTE_MARKERS
 
@@ -153,15 +160,15 @@ def test_a_zoom_shows_the_notes_of_the_new_range(app, noted):
     add_notes(app, eve, [("AAPL", date(2016, 3, 10), "in March"),
                          ("AAPL", date(2016, 6, 10), "in June")])
     query = "?tickers=AAPL&start=2016-01-01&end=2016-12-31"
-    march = result_of(zoom(app, client, {"xaxis.range[0]": "2016-03-01 00:00:00",
-                                         "xaxis.range[1]": "2016-03-31"}, query))
+    march = zoomed_chart(app, client, {"xaxis.range[0]": "2016-03-01 00:00:00",
+                                       "xaxis.range[1]": "2016-03-31"}, query)
     (trace,) = markers(march).values()
     assert len(trace["x"]) == 1 and "in March" in trace["customdata"][0]
     assert march["notes-csv-button"]["disabled"] is False
-    empty = result_of(zoom(app, client, {"xaxis.range": ["2016-04-01", "2016-04-30"]}, query))
+    empty = zoomed_chart(app, client, {"xaxis.range": ["2016-04-01", "2016-04-30"]}, query)
     assert markers(empty) == {} and empty["notes-csv-button"]["disabled"] is True
-    off = result_of(zoom(app, client, {"xaxis.range": ["2016-03-01", "2016-03-31"]},
-                         query + "&notes=0"))
+    off = zoomed_chart(app, client, {"xaxis.range": ["2016-03-01", "2016-03-31"]},
+                       query + "&notes=0")
     assert markers(off) == {}
 
 
@@ -214,9 +221,10 @@ def test_notes_csv_is_the_notes_shown(app, noted):
     assert {row["author"] for row in rows} == {"Eve Adams"}
     assert list(rows[0]) == ["ticker", "as_of", "author", "created_at", "body"]
     assert rows[-1]["as_of"] == "2016-03-01" and rows[-1]["ticker"] == "AAPL"
-    # After a zoom, the notes of the zoomed range.
-    zoomed = result_of(download_notes(app, client, query,
-                                      ["2016-03-01T00:00:00", "2016-03-02T00:00:00"]))
+    # After a zoom, the notes of the days zoomed to.
+    zoomed_query = zoom(app, client, {"xaxis.range": ["2016-03-01", "2016-03-01 23:00"]},
+                        query)["url-push"]["search"]
+    zoomed = result_of(download_notes(app, client, zoomed_query))
     rows = list(csv.DictReader(io.StringIO(zoomed["notes-csv"]["data"]["content"])))
     assert [row["body"] for row in rows] == [HOSTILE[0]]
     # None in the range: nothing to download.
@@ -229,8 +237,7 @@ def test_the_price_csv_stays_prices_only(app, noted):
     response = call(client, app, callback_key(app, "download.data"),
                     [("download-button", "n_clicks", 1)],
                     state=[("view", "data", {"query": "?tickers=AAPL&start=2016-03-01"
-                                                      "&end=2016-03-31", "notices": []}),
-                           ("shown-range", "data", None)])
+                                                      "&end=2016-03-31"})])
     content = result_of(response)["download"]["data"]["content"]
     assert content.splitlines()[0] == "ticker,time,open,high,low,close,volume"
     assert "a note" not in content

@@ -203,16 +203,23 @@ def test_holidays_are_not_drawn_as_gaps():
     assert market_closed_days({"AAPL": series}) == ["2016-01-06"]
 
 
-def test_empty_selection_says_so():
-    figure = build_figure({}, ViewState())
-    assert "No prices" in figure["layout"]["annotations"][0]["text"]
+def test_empty_selection_says_so_without_axes():
+    lookback_only = {"AAPL": daily("AAPL", [1, 2])}  # bars before the first day shown
+    for series, shown_from in (({}, None), (lookback_only, datetime(2017, 1, 1))):
+        figure = build_figure(series, ViewState(tickers=("AAPL",)), "dark", shown_from)
+        assert figure["data"] == []
+        layout = figure["layout"]
+        assert "No prices for this selection" in layout["annotations"][0]["text"]
+        assert layout["xaxis"] == {"visible": False} and layout["yaxis"] == {"visible": False}
+        assert layout["template"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
 
 
-def test_uirevision_changes_with_the_view_but_not_with_a_zoom():
+def test_uirevision_changes_with_the_view_but_not_with_its_data():
     series = {"AAPL": daily("AAPL", [1, 2])}
     view = ViewState(tickers=("AAPL",))
     revision = build_figure(series, view)["layout"]["uirevision"]
-    assert revision == build_figure({}, view)["layout"]["uirevision"]
+    finer = {"AAPL": daily("AAPL", [1, 2, 3])}
+    assert revision == build_figure(finer, view)["layout"]["uirevision"]
     other = ViewState(tickers=("AAPL",), chart="ohlc")
     assert revision != build_figure(series, other)["layout"]["uirevision"]
 

@@ -455,13 +455,13 @@ def test_dates_outside_1900_to_tomorrow_are_rejected_and_the_chart_still_works(
     auth.login()
     view = view_of(app, client, "?tickers=ACME")
     chart = call(client, app, callback_key(app, "price-chart.figure", "notices"),
-                 [(ids.VIEW, "data", view)], state=[(ids.THEME, "data", "light")])
+                 [(ids.URL, "search", view["query"]), (ids.THEME, "data", "light")])
     assert chart.status_code == 200
     traces = chart.get_json()["response"][ids.PRICE_CHART]["figure"]["data"]
     assert [trace["name"] for trace in traces if trace.get("name") == "ACME"]
     download = call(client, app, callback_key(app, "download.data"),
                     [(ids.DOWNLOAD_BUTTON, "n_clicks", 1)],
-                    state=[(ids.VIEW, "data", view), (ids.SHOWN_RANGE, "data", None)])
+                    state=[(ids.VIEW, "data", view)])
     assert download.status_code == 200
     content = download.get_json()["response"][ids.DOWNLOAD]["data"]["content"]
     assert [float(row["close"]) for row in csv.DictReader(io.StringIO(content))] == [6, 1, 7]

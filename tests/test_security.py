@@ -117,8 +117,7 @@ def test_dash_page_and_callback_work_when_logged_in(client, auth, user):
 def call_chart(client, app):
     """Draw an (empty) chart through the real callback."""
     key = callback_key(app, "price-chart.figure", "notices")
-    return call(client, app, key, [("view", "data", {"query": "", "notices": []})],
-                state=[("theme", "data", "light")])
+    return call(client, app, key, [("url", "search", ""), ("theme", "data", "light")])
 
 
 def test_two_apps_in_one_process_both_have_working_callbacks(app, make_app, user):

@@ -64,36 +64,44 @@ def test_import_offers_the_symbols_in_the_dropdown(app, symbol_client):
 def test_a_link_with_the_symbols_selects_them(app, symbol_client, search):
     result = sync(app, symbol_client, search)
     assert result[ids.TICKERS]["value"] == list(SYMBOLS)
-    assert result[ids.VIEW]["data"]["notices"] == []
+    chart = chart_of(app, symbol_client, search)
+    assert "Ignored" not in str(chart[ids.NOTICES]["children"])
 
 
 def test_choosing_them_in_the_dropdown_writes_a_link_that_reads_back(app, symbol_client):
     result = sync(app, symbol_client, "", controls={"tickers": list(SYMBOLS)},
                   changed=(ids.TICKERS, "value"))
-    search = result[ids.URL]["search"]
+    search = result[ids.URL_PUSH]["search"]
     assert search == "?tickers=%5EGSPC,BRK.B,BRK-B&chart=line&normalize=0&log=0&volume=1&notes=1"
     assert sync(app, symbol_client, search)[ids.TICKERS]["value"] == list(SYMBOLS)
 
 
 def test_garbage_next_to_them_gets_the_rules_reason(app, symbol_client):
-    result = sync(app, symbol_client, "?tickers=^GSPC,BRK/B,%3Cb%3E")
-    assert result[ids.TICKERS]["value"] == ["^GSPC"]
-    notices = result[ids.VIEW]["data"]["notices"]
+    query = "?tickers=^GSPC,BRK/B,%3Cb%3E"
+    assert sync(app, symbol_client, query)[ids.TICKERS]["value"] == ["^GSPC"]
+    notices = [alert["props"]["children"]
+               for alert in chart_of(app, symbol_client, query)[ids.NOTICES]["children"]]
     assert notices[0] == ("Ignored ticker 'BRK/B': not a ticker symbol: a slash is not allowed "
                           "(write BRK/B as BRK.B).")
     assert notices[1].startswith("Ignored ticker '<b>': not a ticker symbol: use letters")
 
 
 def view_of(app, client, query: str) -> dict:
-    """The view store that `sync_view` makes of `query` (canonical query and notices)."""
+    """The view store that `sync_view` makes of `query` (its canonical query)."""
     return sync(app, client, query)[ids.VIEW]["data"]
+
+
+def chart_of(app, client, query: str) -> dict:
+    """What `update_chart` answers for the URL's `query`."""
+    response = call(client, app, callback_key(app, "price-chart.figure", "notices"),
+                    [(ids.URL, "search", query), (ids.THEME, "data", "light")])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
 
 
 def test_the_chart_and_the_csv_have_each_symbol(app, symbol_client):
     view = view_of(app, symbol_client, "?tickers=^GSPC,BRK.B,BRK-B&chart=candlestick")
-    response = call(symbol_client, app, callback_key(app, "price-chart.figure", "notices"),
-                    [(ids.VIEW, "data", view)], state=[(ids.THEME, "data", "light")])
-    result = response.get_json()["response"]
+    result = chart_of(app, symbol_client, view["query"])
     candles = [t for t in result[ids.PRICE_CHART]["figure"]["data"] if t["type"] == "candlestick"]
     assert [t["name"] for t in candles] == list(SYMBOLS)
     assert "No prices" not in str(result[ids.NOTICES]["children"])
@@ -104,7 +112,7 @@ def test_the_chart_and_the_csv_have_each_symbol(app, symbol_client):
 
     download = call(symbol_client, app, callback_key(app, "download.data"),
                     [(ids.DOWNLOAD_BUTTON, "n_clicks", 1)],
-                    state=[(ids.VIEW, "data", view), (ids.SHOWN_RANGE, "data", None)])
+                    state=[(ids.VIEW, "data", view)])
     data = download.get_json()["response"][ids.DOWNLOAD]["data"]
     assert data["filename"] == "stockdash-^GSPC-BRK.B-BRK-B.csv"
     rows = list(csv.DictReader(io.StringIO(data["content"])))
