@@ -91,6 +91,35 @@ def post_fork(server, worker):
         dispose_engine_pools(worker.app.wsgi())
 
 
+def when_ready(server):
+    """Compress the static files once in the master when the app was preloaded, before the
+    workers are forked: they start with the cache filled (dashapp.compression)."""
+    if server.cfg.preload_app:
+        warm_static_files(server.app.wsgi(), server.log)
+
+
+def post_worker_init(worker):
+    """Without a preloaded app, each worker fills its own cache before it serves."""
+    if not worker.cfg.preload_app:
+        warm_static_files(worker.wsgi, worker.log)
+
+
+def warm_static_files(flask_app, log) -> None:
+    """Fill `flask_app`'s cache of compressed static files, if it is stockdash's (the first-load
+    benchmark serves a plain Dash app with this file too). A failure is logged, not raised:
+    the files are then compressed on their first request, as without this step."""
+    if "static_compression_cache" not in getattr(flask_app, "extensions", {}):
+        return
+    from dashapp.compression import warm_static_cache  # the app is importable by now
+
+    try:
+        paths = warm_static_cache(flask_app)
+    except Exception:  # serving matters more than a warm cache
+        log.exception("stockdash: static files not compressed ahead")
+    else:
+        log.info("stockdash: %d static files compressed ahead", len(paths))
+
+
 def dispose_engine_pools(flask_app) -> None:
     """Replace the connection pool of every SQLAlchemy engine bound to `flask_app`."""
     sqlalchemy = getattr(flask_app, "extensions", {}).get("sqlalchemy")

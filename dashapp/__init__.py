@@ -13,7 +13,7 @@ from flask_login import current_user
 from app.errors import render_error
 from app.security.headers import allow_inline_scripts
 from dashapp.callbacks import register_callbacks
-from dashapp.compression import init_static_compression
+from dashapp.compression import STATIC_PREFIXES, WARM_UP_KEY, init_static_compression
 from dashapp.layout import serve_layout
 from dashapp.page import SitePageDash
 
@@ -69,6 +69,8 @@ def protect_dashboard(server: Flask, prefix: str) -> None:
     def require_login_for_dashboard():
         if not request.path.startswith(prefix):
             return None
+        if request.environ.get(WARM_UP_KEY) and request.path.startswith(STATIC_PREFIXES):
+            return None  # the start-up's own requests (compression.warm_static_cache)
         unknown_path = request.url_rule is not None and request.url_rule.rule == catch_all
         navigation = request.method in ("GET", "HEAD") and wants_html()
         if unknown_path and (navigation or current_user.is_authenticated):

@@ -28,8 +28,12 @@ class SitePageDash(dash.Dash):
         They are handed over as one `dash` mapping: spread out, Dash's `config` would hide
         Flask's `config` from the navbar.
         """
-        suite = f"{self.config.requests_pathname_prefix}_dash-component-suites/dash/dcc/"
-        preload = "".join(f'<link rel="preload" as="script" href="{suite}{chunk}">'
-                          for chunk in FIRST_VIEW_CHUNKS)
-        return render_template("dashboard.html", dash={**pieces, "preload": preload},
+        return render_template("dashboard.html",
+                               dash={**pieces, "preload": "".join(self.preload_tags())},
                                title=pieces.get("title"))
+
+    def preload_tags(self) -> list[str]:
+        """The <link rel=preload> tags of FIRST_VIEW_CHUNKS."""
+        suite = f"{self.config.requests_pathname_prefix}_dash-component-suites/dash/dcc/"
+        return [f'<link rel="preload" as="script" href="{suite}{chunk}">'
+                for chunk in FIRST_VIEW_CHUNKS]

@@ -59,15 +59,23 @@ def head_of(answer: bytes) -> tuple[int, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def gunicorn_port(tmp_path_factory):
-    """The site served by gunicorn -c gunicorn.conf.py (its defaults: 1 worker, 4 threads)."""
+def gunicorn_port(gunicorn_server):
+    """The port of `gunicorn_server`."""
+    return gunicorn_server[0]
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory):
+    """The site served by gunicorn -c gunicorn.conf.py (its defaults: 1 worker, 4 threads):
+    its port and the path of its log."""
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
         cwd=ROOT,
-        env=gunicorn_environment(tmp_path, port),
+        # INFO: the master's start-up steps are in the log (one test reads them).
+        env=gunicorn_environment(tmp_path, port, LOG_LEVEL="INFO"),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -81,7 +89,7 @@ def gunicorn_port(tmp_path_factory):
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
-        yield port
+        yield port, tmp_path / "gunicorn.log"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -141,3 +149,16 @@ def test_two_workers_with_memory_counters_are_refused(tmp_path):
     )
     assert result.returncode == 1
     assert "2 workers with RATELIMIT_STORAGE_URI=memory://" in result.stderr
+
+
+def test_the_master_compresses_the_static_files_before_the_workers_start(gunicorn_server):
+    port, log = gunicorn_server
+    lines = log.read_text().splitlines()
+    ready = next(i for i, line in enumerate(lines) if "static files compressed ahead" in line)
+    booted = next(i for i, line in enumerate(lines) if "Booting worker" in line)
+    assert ready < booted, lines  # in the master: every worker is forked with the cache
+    # A script comes from that cache: compressed, and the same bytes every time.
+    request = (b"GET /static/vendor/bootstrap/bootstrap.min.css HTTP/1.1\r\nHost: localhost\r\n"
+               b"Accept-Encoding: br\r\nConnection: close\r\n\r\n")
+    status, headers = head_of(raw_exchange(port, request))
+    assert status == 200 and headers["content-encoding"] == "br"
