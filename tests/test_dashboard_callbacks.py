@@ -300,7 +300,7 @@ def test_theme_change_patches_only_the_template(app, dash_client):
     assert patch["__dash_patch_update"] == "__dash_patch_update"
     operation = patch["operations"][0]
     assert operation["location"] == ["layout", "template"]
-    assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+    assert operation["params"]["value"]["layout"]["paper_bgcolor"] == "#212529"
 
 
 def test_moving_average_is_complete_from_the_first_day_shown(app, dash_client, sp500_subset):
