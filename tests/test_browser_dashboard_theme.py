@@ -272,6 +272,7 @@ def test_the_ticker_menu_shows_ten_rows_with_name_and_industry_and_searches_them
     WebDriverWait(browser, 10).until(
         lambda b: len(b.find_elements(By.CSS_SELECTOR, ".dash-options-list-option")) == 14)
     inside = browser.execute_script(BOX_JS, menu)
+    assert inside[3] <= browser.execute_script("return window.innerHeight")  # all on screen
     rows = [browser.execute_script(BOX_JS, option) for option in
             browser.find_elements(By.CSS_SELECTOR, ".dash-options-list-option")]
     visible = [row for row in rows if row[1] >= inside[1] and row[3] <= inside[3]]
