@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import text
 
+from app.extensions import db
 from tests.support.apps import load_prices
 from tests.support.browser import console_problems
-from tests.support.data import write_subset
+from tests.support.data import store_prices, write_subset
 from tests.support.users import create_user
 from tests.test_browser_dashboard import log_in_from, wait_for_traces, wait_until_idle
 
@@ -218,8 +221,8 @@ def test_every_control_popup_and_table_is_legible_on_a_chart_of_the_pages_colour
     chart = browser.execute_script(CONTRAST_JS + CHART_JS)
     assert chart["paper"] == chart["page"] == chart["body"]  # plotly_dark's #111 was not
     assert len(chart["texts"]) > 10
-    for text in chart["texts"]:
-        assert contrast(text, chart["body"]) >= 4.5, (text, chart["body"])
+    for colour in chart["texts"]:
+        assert contrast(colour, chart["body"]) >= 4.5, (colour, chart["body"])
 
     navbar = browser.find_element(By.ID, "site-navbar")
     navbar_background = browser.execute_script(
@@ -300,6 +303,35 @@ def test_the_ticker_menu_shows_ten_rows_with_name_and_industry_and_searches_them
     assert [item.get_attribute("textContent") for item in chosen] == [
         "AAPL", "MSFT", "GOOGL", "IBM"]
     assert chosen[-1].get_attribute("title") == " · ".join(NAMES["IBM"])
+    assert console_problems(browser) == []
+
+
+def test_a_menu_of_a_hundred_tickers_and_more_still_shows_a_row_a_line(site, live_app, browser):
+    # Dash draws a menu of 100 options and more as a virtual list, sized by its longest label
+    # (the symbol): names and industries wrapped onto second lines, and eight rows showed.
+    with live_app.app_context():
+        for number in range(100):
+            ticker = f"ZZ{number:02d}"
+            store_prices(ticker, [datetime(2018, 1, 2)])
+            db.session.execute(text("UPDATE stock_tickers SET name = :name, industry = :industry "
+                                    "WHERE ticker = :ticker"),
+                               {"ticker": ticker, "name": f"Long Name Holdings {number} Inc.",
+                                "industry": "Telecommunication Services"})
+        db.session.commit()
+    log_in_from(browser, site, VIEW)
+    open_view(browser, site, VIEW, "light")
+    browser.find_element(By.ID, "tickers").click()
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, ".dash-options-list-option"))
+    menu = browser.find_element(By.CSS_SELECTOR, ".dash-dropdown-content")
+    assert browser.find_elements(By.CSS_SELECTOR, ".dash-options-list-virtualized")
+    inside = browser.execute_script(BOX_JS, menu)
+    rows = [browser.execute_script(BOX_JS, option) for option in
+            browser.find_elements(By.CSS_SELECTOR, ".dash-options-list-option")]
+    visible = [row for row in rows if row[1] >= inside[1] and row[3] <= inside[3]]
+    assert len(visible) >= 10
+    assert {round(row[3] - row[1]) for row in visible} == {40}  # one line each
+    shot(browser, "desktop-light-hundred-tickers")
     assert console_problems(browser) == []
 
 
