@@ -245,9 +245,11 @@ def summary_table(rows: list[dict], sort: dict) -> dbc.Table:
     head = []
     for key, heading in SUMMARY_COLUMNS:
         arrow = (" ▼" if descending else " ▲") if key == column else ""
+        short = SHORT_HEADINGS.get(key)
+        label = [heading + arrow] if short is None else [*on_phone(heading, short), arrow]
         head.append(
             html.Th(
-                html.Button([*on_phone(heading, SHORT_HEADINGS.get(key, heading)), arrow],
+                html.Button(label,
                             id=ids.sort_heading(key),
                             className="btn btn-link btn-sm p-0 text-reset fw-bold",
                             n_clicks=0),
@@ -271,8 +273,6 @@ def summary_table(rows: list[dict], sort: dict) -> dbc.Table:
 def on_phone(text: str, short: str) -> list:
     """Children that read `text`, or on a phone-sized screen `short` (with `text` as its
     tooltip)."""
-    if short == text:
-        return [text]
     return [html.Span(text, className="d-none d-sm-inline"),
             html.Abbr(short, title=text, className="d-sm-none")]
 
