@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
@@ -15,6 +15,9 @@ UNITS = (
     (3600, "hour"),
     (60, "minute"),
 )
+# Bar widths (see app.prices.queries.series.NICE_WIDTHS): months and years are never exact.
+DURATION_UNITS = ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"),
+                  (1, "second"))
 
 
 def aware(moment: datetime) -> datetime:
@@ -32,6 +35,17 @@ def time_ago(moment: datetime | None, now: datetime | None = None) -> str:
     size, name = next((size, name) for size, name in UNITS if seconds >= size)
     count = int(seconds // size)
     return f"{count} {name}{'s' if count > 1 else ''} ago"
+
+
+def duration(width: timedelta) -> str:
+    """A width in its largest whole unit, from weeks down to seconds: "1 week", "3 days",
+    "4 hours", "90 seconds" (a width that no larger unit divides stays in the smaller one)."""
+    seconds = int(width.total_seconds())
+    for size, name in DURATION_UNITS:
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def exact_time(moment: datetime | None) -> str:

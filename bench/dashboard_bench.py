@@ -1,6 +1,6 @@
 """The dashboard's chart callback against a naive callback that sends every stored row.
 
-    .venv/bin/python bench/dashboard_bench.py [--runs 5] [--quick]
+    .venv/bin/python bench/dashboard_bench.py [--runs 5] [--quick] [--indicators-only]
 
 Creates a scratch PostgreSQL database (dropped at the end), imports the real daily prices of
 AAPL and MSFT from the real file (`STOCKDASH_TEST_DATA`, see bench/harness.py) and a generated
@@ -25,6 +25,11 @@ Then the research notes: NOTES_PER_TICKER notes on each daily ticker, spread ove
 years, and the same daily charts drawn with their markers (`notes=1`, the default: at most
 MAX_NOTE_MARKERS per chart, one bounded query) and without (`notes=0`), taking turns; the
 table gives both medians and their ratio.
+
+Then the indicators (issue 13): five years of daily candlesticks with the volume panel for
+INDICATOR_TICKERS, drawn with `indicators=rsi,macd,bollinger` and without, taking turns; the
+ratio of the medians has the target MAX_INDICATOR_RATIO. `--indicators-only` measures only
+this (and imports no minute bars).
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ NAIVE_ROWS = text(
 MAX_BYTES = 200_000
 MAX_TIME_RATIO = 0.1
 NOTES_PER_TICKER = 1000
+INDICATOR_TICKERS = ("AAPL", "MSFT", "GOOGL")
+INDICATOR_VIEW = (f"?tickers={','.join(INDICATOR_TICKERS)}&chart=candlestick&volume=1"
+                  "&start=2013-02-08&end=2018-02-07")
+ALL_INDICATORS = "&indicators=rsi,macd,bollinger"
+MAX_INDICATOR_RATIO = 1.3
 
 
 @dataclass(frozen=True)
@@ -316,18 +326,64 @@ def notes_report(results: list[tuple[Case, dict[str, Measure]]], notes: int) -> 
     ])
 
 
+def measure_indicators(app: Flask, client, runs: int) -> dict[str, Measure]:
+    """The five-year chart of INDICATOR_TICKERS with every indicator and without, taking
+    turns; `bars` counts the candlestick bars sent."""
+    bodies = {"with": chart_callback_body(app, INDICATOR_VIEW + ALL_INDICATORS),
+              "without": chart_callback_body(app, INDICATOR_VIEW)}
+    timings = alternate(
+        {name: lambda body=body: post(client, UPDATE_URL, body, gzip=True)
+         for name, body in bodies.items()},
+        runs,
+    )
+    measures = {}
+    for name, timing in timings.items():
+        raw, bars = figure_size(client, UPDATE_URL, bodies[name])
+        measures[name] = Measure(bars, timing.median, len(timing.result.get_data()), raw)
+    return measures
+
+
+def indicators_report(measures: dict[str, Measure], runs: int) -> str:
+    """The with/without table of the indicators and the verdict."""
+    with_, without = measures["with"], measures["without"]
+    ratio = with_.seconds / without.seconds
+    rows = [[name, f"{m.bars:,}", f"{m.seconds * 1000:.1f}", f"{m.gzip_bytes / 1000:.1f}",
+             f"{m.raw_bytes / 1000:.1f}"] for name, m in (("rsi,macd,bollinger", with_),
+                                                         ("none", without))]
+    return "\n".join([
+        f"Indicators: {', '.join(INDICATOR_TICKERS)}, daily candlesticks with volume, "
+        f"2013-02-08 to 2018-02-07; median of {runs} warm runs each, taking turns.",
+        "",
+        *markdown_table(["indicators", "bars", "ms", "gzip kB", "raw kB"], "lrrrr", rows),
+        "",
+        f"time with/without indicators: {ratio:.3f}x (target <= {MAX_INDICATOR_RATIO}x): "
+        f"{verdict(ratio <= MAX_INDICATOR_RATIO)}",
+    ])
+
+
 def main() -> None:
     """Load the data into a scratch database, measure every case, print the report."""
     parser = option_parser(__doc__, runs=5)
     parser.add_argument("--notes", type=int, default=NOTES_PER_TICKER,
                         help="notes per daily ticker (default %(default)s)")
+    parser.add_argument("--indicators-only", action="store_true",
+                        help="measure only the chart with and without indicators")
     options = parse_options(parser, runs=1)
 
-    with database_with_prices("stockdash_bench_dash", DAILY_TICKERS, minute_bars=True) as url:
+    tickers = tuple(dict.fromkeys(DAILY_TICKERS + INDICATOR_TICKERS))
+    with database_with_prices("stockdash_bench_dash", tickers,
+                              minute_bars=not options.indicators_only) as url:
         app = create_app(bench_config(url))
         add_naive_route(app)  # before the first request, as Flask requires
         client = app.test_client()
         log_in(client)
+        print("indicators ...", file=sys.stderr, flush=True)
+        indicators = measure_indicators(app, client, options.runs)
+        if options.indicators_only:
+            with app.app_context():
+                db.engine.dispose()  # before the scratch database is dropped
+            print(indicators_report(indicators, options.runs))
+            return
         results = []
         for case in CASES:
             print(f"{case.data} {case.label} ...", file=sys.stderr, flush=True)
@@ -340,6 +396,8 @@ def main() -> None:
     print(report(results, options.runs))
     print()
     print(notes_report(notes_results, notes))
+    print()
+    print(indicators_report(indicators, options.runs))
 
 
 if __name__ == "__main__":

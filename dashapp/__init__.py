@@ -10,6 +10,7 @@ from dash.exceptions import DependencyException
 from flask import Flask, abort, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from app.errors import render_error
 from app.security.headers import allow_inline_scripts
 from dashapp.callbacks import register_callbacks
 from dashapp.compression import init_static_compression
@@ -54,18 +55,38 @@ def protect_dashboard(server: Flask, prefix: str) -> None:
 
     Anonymous users asking for the page itself are sent to log in and brought back to the same
     view; anything else (layout, callbacks, component suites, assets) answers 401 JSON, because a
-    redirect to an HTML form is of no use to the Dash renderer's fetch calls.
+    redirect to an HTML form is of no use to the Dash renderer's fetch calls. A browser
+    navigating to one of those routes (it asks for HTML) is sent to log in as well, rather than
+    shown raw JSON.
+
+    Dash answers every other path under `prefix` with its page (a catch-all route, for
+    multi-page apps); the dashboard is one page, so those answer the site's 404, logged in or
+    not (a fetch from a logged-out client still gets the 401).
     """
+    catch_all = prefix + "<path:path>"
 
     @server.before_request
     def require_login_for_dashboard():
-        if not request.path.startswith(prefix) or current_user.is_authenticated:
+        if not request.path.startswith(prefix):
             return None
-        if request.path == prefix and request.method in ("GET", "HEAD"):
+        unknown_path = request.url_rule is not None and request.url_rule.rule == catch_all
+        navigation = request.method in ("GET", "HEAD") and wants_html()
+        if unknown_path and (navigation or current_user.is_authenticated):
+            return render_error(404)
+        if current_user.is_authenticated:
+            return None
+        if navigation or (request.path == prefix and request.method in ("GET", "HEAD")):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         response = jsonify(error="authentication required", login=url_for("auth.login"))
         response.status_code = 401
         return response
+
+
+def wants_html() -> bool:
+    """Whether the client prefers an HTML page to JSON: a browser's navigation does (Accept:
+    text/html,...); the renderer's fetches ask for JSON and scripts for */*, which ties and
+    so picks JSON."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def answer_missing_files_404(server: Flask) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from app.prices.queries import (
     PriceSeries,
     TickerInfo,
     as_naive_utc,
+    bucket_width,
     list_tickers,
     price_series,
     summary,
@@ -32,6 +34,7 @@ from app.tickers.directory import prices_up_to
 from app.tickers.watchlist import UnknownTicker, unwatch, watch, watched_tickers
 from dashapp import ids
 from dashapp.figures import build_figure, series_csv, summary_rows, template
+from dashapp.indicators import WARM_UP_BARS
 from dashapp.layout import QUICK_RANGES, SUMMARY_COLUMNS, summary_table, ticker_option
 from dashapp.note_markers import notes_csv
 from dashapp.urlstate import (
@@ -52,10 +55,13 @@ CONTROLS = {
     "chart": (ids.CHART_TYPE, "value"),
     "options": (ids.OPTIONS, "value"),
     "averages": (ids.MOVING_AVERAGES, "value"),
+    "indicators": (ids.INDICATORS, "value"),
+    "compare": (ids.COMPARE, "value"),
 }
 SUMMARY_COLUMN_IDS = {key for key, _ in SUMMARY_COLUMNS}
 POINTS_PER_CHART = 6000
 QUICK_RANGE_DAYS = {"1M": 31, "6M": 183, "1Y": 365, "5Y": 5 * 365 + 1}
+X_AXIS = re.compile(r"xaxis[0-9]{0,2}")  # a panel's x axis in a relayout event: xaxis, xaxis2...
 MORE_NOTES = (f"Showing the newest {MAX_NOTE_MARKERS} notes of this range; zoom in to see the "
               "others.")
 
@@ -72,6 +78,9 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             search=Output(ids.URL, "search"),
             controls=controls_as(Output),
             options=Output(ids.TICKERS, "options"),
+            # In the same answer as the benchmark itself: a dropdown drops a value that none
+            # of its options has.
+            compare_options=Output(ids.COMPARE, "options"),
             view=Output(ids.VIEW, "data"),
         ),
         inputs=dict(
@@ -160,7 +169,8 @@ def register_callbacks(dash_app: dash.Dash) -> None:
         prevent_initial_call=True,
     )(toggle_star)
     dash_app.callback(
-        Output(ids.FRESHNESS, "children"), inputs=dict(path=Input(ids.URL, "pathname"))
+        Output(ids.FRESHNESS, "children"), inputs=dict(store=Input(ids.VIEW, "data")),
+        prevent_initial_call=True,
     )(freshness)
     # The theme lives in the browser (static/js/theme.js, switched in the navbar); this reads
     # it once at load, and dashapp/assets/stockdash.js passes every later switch to the store.
@@ -184,9 +194,13 @@ def notes_outputs(allow_duplicate: bool = False) -> dict:
 def resolve_view(
     view: ViewState, infos: list[TickerInfo], watched: Callable[[], Sequence[str]] = tuple
 ) -> ViewState:
-    """Check the view against the known tickers: drop unknown ones; a view of none shows the
-    `watched` tickers that have prices (the first MAX_TICKERS), else the defaults."""
+    """Check the view against the known tickers: drop unknown ones (the benchmark too); a view
+    of none shows the `watched` tickers that have prices (the first MAX_TICKERS), else the
+    defaults."""
     known = {info.ticker: info for info in infos}
+    if view.compare is not None and view.compare not in known:
+        view = replace(view, compare=None).with_notices(
+            f"Unknown benchmark ignored: {view.compare} has no prices stored.")
     unknown = [t for t in view.tickers if t not in known]
     tickers = tuple(t for t in view.tickers if t in known)
     if unknown:
@@ -227,15 +241,16 @@ def sync_view(search, controls, quick_clicks):
     trigger = ctx.triggered_id
     if trigger in (None, ids.URL):
         view = resolve_view(parse_query(search), infos, users_watchlist)
-        return {"search": no_update, "controls": controls_for(view),
-                "options": [ticker_option(info) for info in infos], "view": view_store(view)}
+        options = [ticker_option(info) for info in infos]
+        return {"search": no_update, "controls": controls_for(view), "options": options,
+                "compare_options": options, "view": view_store(view)}
     view = view_from_controls(controls)
     if isinstance(trigger, dict) and trigger.get("range") in QUICK_RANGES:
         first, last = quick_range(trigger["range"], view.tickers, infos)
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
-            "view": view_store(view)}
+            "compare_options": no_update, "view": view_store(view)}
 
 
 def view_store(view: ViewState) -> dict:
@@ -276,17 +291,25 @@ def star_state(tickers: tuple[str, ...], watched: set[str]) -> dict:
             "disabled": False, "style": outline}
 
 
-def freshness(path):
-    """How fresh the prices are, from the per-ticker summary (one index read)."""
-    newest = prices_up_to()
+def freshness(store):
+    """How fresh the prices of the tickers shown are: their newest stored bar, from the
+    per-ticker summary (a primary-key read per ticker, never `stock_prices`)."""
+    if not isinstance(store, dict):
+        return no_update
+    tickers = read_view(store).tickers
+    newest = prices_up_to(tickers) if tickers else None
     return f"Prices up to {newest.date().isoformat()}" if newest else "No prices stored yet"
 
 
 def visible_range(relayout: dict | None) -> tuple[datetime, datetime] | bool | None:
-    """The x range the user zoomed to; True when they reset the zoom; None when irrelevant."""
+    """The x range the user zoomed to; True when they reset the zoom; None when irrelevant.
+
+    Every panel has an x axis of its own (xaxis, xaxis2, ... all matching): the event names
+    the one the user dragged on.
+    """
     if not isinstance(relayout, dict):
         return None
-    for axis in ("xaxis", "xaxis2"):
+    for axis in x_axes_of(relayout):
         if relayout.get(f"{axis}.autorange"):
             return True
         bounds = relayout.get(f"{axis}.range") or [
@@ -302,6 +325,13 @@ def visible_range(relayout: dict | None) -> tuple[datetime, datetime] | bool | N
                 return None
             return (low, high) if low < high else None
     return None
+
+
+def x_axes_of(relayout: dict) -> list[str]:
+    """The x axes an event names ("xaxis", "xaxis2", ...), in panel order."""
+    names = {key.split(".", 1)[0] for key in relayout if isinstance(key, str)}
+    axes = [name for name in names if X_AXIS.fullmatch(name)]
+    return sorted(axes, key=lambda name: int(name[5:] or 1))
 
 
 def read_view(store) -> ViewState:
@@ -327,6 +357,7 @@ def update_chart(store, theme):
         notices.append(f"No prices in this date range for: {', '.join(missing)}.")
     if view.normalize and view.log_scale:
         notices.append("Log scale is not used with % change (it can be negative).")
+    notices += compare_notices(view, series, shown_from)
     figure = build_figure(series, view, theme_name(theme), shown_from, notes.notes)
     return {"figure": figure, "notices": notice_alerts(notices), "shown": None,
             **notes_state(notes)}
@@ -369,14 +400,44 @@ def update_summary(store):
     return summary_rows(summary(view.tickers, view.start, view.end))
 
 
-def chart_series(view: ViewState, start, end) -> dict[str, PriceSeries]:
-    """The bars a chart of `view` shows between `start` and `end` (the CSV uses the same).
+def read_tickers(view: ViewState) -> tuple[str, ...]:
+    """The tickers whose bars a chart of `view` reads: those shown, and the benchmark."""
+    if view.compare is None or view.compare in view.tickers:
+        return view.tickers
+    return (*view.tickers, view.compare)
 
-    Each series gets at most MAX_POINTS buckets, and all of them together at most
-    POINTS_PER_CHART, so that a chart of ten tickers costs about what a chart of three does.
-    """
-    per_ticker = min(MAX_POINTS, POINTS_PER_CHART // max(1, len(view.tickers)))
-    return price_series(view.tickers, start, end, max_points=per_ticker)
+
+def points_per_ticker(view: ViewState) -> int:
+    """The buckets each series of a chart of `view` may have: at most MAX_POINTS, and all of
+    them together at most POINTS_PER_CHART, so that a chart of ten tickers costs about what a
+    chart of three does."""
+    return min(MAX_POINTS, POINTS_PER_CHART // max(1, len(read_tickers(view))))
+
+
+def chart_series(view: ViewState, start, end) -> dict[str, PriceSeries]:
+    """The bars a chart of `view` shows between `start` and `end` (the CSV uses the same), and
+    those of its benchmark (`compare=`), which the CSV has then as well: what the comparison
+    is computed from. One query for all, so that the benchmark's bars are bucketed as the
+    others' and fall on the same times."""
+    return price_series(read_tickers(view), start, end, max_points=points_per_ticker(view))
+
+
+def compare_notices(view: ViewState, series: dict[str, PriceSeries], shown_from) -> list[str]:
+    """What the user should know about the comparison: a benchmark without prices in the
+    range is ignored, a benchmark that is also shown is a flat line at 0%, and the scale is
+    linear."""
+    if view.compare is None:
+        return []
+    benchmark = series.get(view.compare)
+    if benchmark is None or (shown_from and benchmark.time[-1] < shown_from):
+        return [f"No prices of the benchmark {view.compare} in this date range: the chart is "
+                "not compared."]
+    notices = []
+    if view.compare in view.tickers:
+        notices.append(f"{view.compare} is the benchmark: its line is 0% by definition.")
+    if view.log_scale:
+        notices.append("Log scale is not used with a comparison (it can be negative).")
+    return notices
 
 
 def first_shown(view: ViewState) -> datetime | None:
@@ -384,12 +445,29 @@ def first_shown(view: ViewState) -> datetime | None:
     return datetime.combine(view.start, datetime.min.time()) if view.start else None
 
 
+def warm_up_bars(view: ViewState) -> int:
+    """How many bars before the first one shown the moving averages and indicators of `view`
+    need to be complete on it (see dashapp.indicators.WARM_UP_BARS for the exponential ones)."""
+    return max([*view.moving_averages, *(WARM_UP_BARS[name] for name in view.indicators)],
+               default=0)
+
+
 def lookback_start(view: ViewState) -> date | None:
-    """Where to start reading so that the longest moving average is complete on the first day
-    shown: that many trading days before the start, counted generously in calendar days."""
-    if not view.moving_averages or view.start is None:
+    """Where to start reading so that the moving averages and indicators are complete on the
+    first bar shown: warm_up_bars bars before the start, counted generously in calendar days.
+
+    A bar is a trading day (7/5 calendar days) unless the range is long enough to be read in
+    wider buckets: then the bucket width price_series will pick for the range shown (known
+    when the view has an end; without one it is taken to be daily).
+    """
+    bars = warm_up_bars(view)
+    if not bars or view.start is None:
         return view.start
-    lookback = timedelta(days=math.ceil(max(view.moving_averages) * 7 / 5) + 10)
+    bar_days = 7 / 5
+    if view.end is not None:
+        span = view.end - view.start + timedelta(days=1)
+        bar_days = max(bar_days, bucket_width(span, points_per_ticker(view)) / timedelta(days=1))
+    lookback = timedelta(days=math.ceil(bars * bar_days) + 10)
     return view.start - min(lookback, view.start - date.min)  # never before the first date
 
 

@@ -9,15 +9,17 @@ import base64
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
 import plotly.io as pio
 
+from app.humanize import duration
 from app.notes.markers import NoteMarker
 from app.prices.queries import PriceSeries, TickerSummary
+from dashapp.indicators import aligned, bollinger, macd, relative_performance, rsi
 from dashapp.note_markers import note_trace
 from dashapp.urlstate import ViewState
 
@@ -34,6 +36,12 @@ PAGE_BACKGROUNDS = {"light": "#ffffff", "dark": "#212529"}
 # plotly_dark's gridlines (#283442) vanish on that background; Bootstrap's dark border colour
 # shows them as faintly as plotly_white's do on white.
 DARK_GRID = "#3b4148"
+# Relative heights of the panels (the price panel is the one read most), and the space
+# between two, as fractions of the plot's height.
+PANEL_HEIGHTS = {"price": 3.0, "volume": 1.0, "rsi": 1.0, "macd": 1.0}
+PANEL_GAP = 0.03
+PANEL_TITLES = {"volume": "Volume", "rsi": "RSI 14", "macd": "MACD"}
+RSI_LEVELS = (30, 70)  # overbought above 70, oversold under 30
 
 
 def as_float_array(values: Sequence[float | None]) -> np.ndarray:
@@ -90,17 +98,83 @@ def market_closed_days(series: Mapping[str, PriceSeries]) -> list[str]:
     return missing
 
 
-def axis_layout(rows: int) -> dict:
-    """The axes of a price panel, and of a volume panel under it sharing its x axis."""
-    if rows == 1:
-        return {"xaxis": {"anchor": "y", "domain": [0.0, 1.0]},
-                "yaxis": {"anchor": "x", "domain": [0.0, 1.0]}}
-    return {
-        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
-        "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
-        "yaxis": {"anchor": "x", "domain": [0.2575, 1.0]},
-        "yaxis2": {"anchor": "x2", "domain": [0.0, 0.2275], "title": {"text": "Volume"}},
-    }
+def chart_panels(view: ViewState) -> tuple[str, ...]:
+    """The panels of a chart of `view`, top to bottom: prices, then volume, RSI and MACD as
+    enabled (Bollinger bands are drawn on the price panel)."""
+    return ("price", *(["volume"] if view.volume else []),
+            *(panel for panel in ("rsi", "macd") if panel in view.indicators))
+
+
+def panel_axes(panels: Sequence[str]) -> dict[str, dict]:
+    """Each panel's x and y axis, as trace properties: the first panel's are x and y, the
+    n-th panel's xn and yn."""
+    return {panel: {"xaxis": f"x{index + 1}" if index else "x",
+                    "yaxis": f"y{index + 1}" if index else "y"}
+            for index, panel in enumerate(panels)}
+
+
+def axis_layout(panels: Sequence[str]) -> dict:
+    """The axes of `panels` stacked top to bottom, each as high as its PANEL_HEIGHTS share.
+
+    They share one x axis: every x axis matches the bottom one, the only one with tick labels,
+    so that a zoom or pan in any panel moves them all.
+    """
+    count = len(panels)
+    usable = 1.0 - PANEL_GAP * (count - 1)
+    total = sum(PANEL_HEIGHTS[panel] for panel in panels)
+    bottom = f"x{count}" if count > 1 else "x"
+    layout: dict = {}
+    top = 1.0
+    for index, panel in enumerate(panels):
+        suffix = str(index + 1) if index else ""
+        low = 0.0 if index == count - 1 else top - usable * PANEL_HEIGHTS[panel] / total
+        x_axis: dict = {"anchor": f"y{suffix}", "domain": [0.0, 1.0]}
+        if index < count - 1:
+            x_axis.update(matches=bottom, showticklabels=False)
+        y_axis: dict = {"anchor": f"x{suffix}", "domain": [round(low, 4), round(top, 4)]}
+        if panel in PANEL_TITLES:
+            y_axis["title"] = {"text": PANEL_TITLES[panel]}
+        layout[f"xaxis{suffix}"] = x_axis
+        layout[f"yaxis{suffix}"] = y_axis
+        top = low - PANEL_GAP
+    return layout
+
+
+def indicator_layout(layout: dict, axes: Mapping[str, dict]) -> None:
+    """The fixed scale of the RSI panel, with its 30 and 70 lines."""
+    if "rsi" not in axes:
+        return
+    x_name, y_name = axes["rsi"]["xaxis"], axes["rsi"]["yaxis"]
+    layout[f"yaxis{y_name[1:]}"].update(range=[0, 100], tickvals=[0, 30, 70, 100])
+    layout["shapes"] = [
+        {"type": "line", "xref": f"{x_name} domain", "x0": 0, "x1": 1, "yref": y_name,
+         "y0": level, "y1": level, "line": {"color": "#888888", "width": 1, "dash": "dot"}}
+        for level in RSI_LEVELS
+    ]
+
+
+def is_intraday(series: Mapping[str, PriceSeries]) -> bool:
+    """True when a bar is shorter than a day: buckets under a day, or stored rows with a time
+    of day (daily rows are stored at midnight)."""
+    for bars in series.values():
+        if bars.bucket is not None:
+            if bars.bucket < DAY:
+                return True
+        elif any(t.hour or t.minute or t.second for t in bars.time):
+            return True
+    return False
+
+
+def hover_format(series: Mapping[str, PriceSeries]) -> str:
+    """The date of the bar under the pointer, as the hover label's header shows it: the day,
+    the time as well for bars under a day, and the width of the buckets when bars are
+    aggregated ("2016-08-01 (1 week bars)"). Aggregated tickers share one width (see
+    app.prices.queries.price_series); a ticker with few rows in the range keeps its own."""
+    text = "%Y-%m-%d %H:%M" if is_intraday(series) else "%Y-%m-%d"
+    widths = {bars.bucket for bars in series.values() if bars.bucket is not None}
+    if len(widths) == 1:
+        text += f" ({duration(widths.pop())} bars)"
+    return text
 
 
 def build_figure(
@@ -110,29 +184,45 @@ def build_figure(
     shown_from: datetime | None = None,
     notes: Sequence[NoteMarker] = (),
 ) -> dict:
-    """The price chart (and the volume panel under it, sharing the x axis), as a figure dict.
+    """The price chart, and the panels under it sharing its x axis, as a figure dict.
 
     Plain dicts with binary arrays, not plotly.graph_objects: validating graph objects costs
     far more than the query behind the chart. Bars before `shown_from` are not drawn: they are
-    there so that moving averages are complete from the first bar shown. `notes` are drawn as
-    markers on their ticker's price line (see dashapp.note_markers).
+    there so that moving averages and indicators are complete from the first bar shown. `notes`
+    are drawn as markers on their ticker's price line (see dashapp.note_markers). With
+    `view.compare`, `series` holds the benchmark's bars too: it is drawn only if it is one of
+    the view's tickers.
     """
-    rows = 2 if view.volume else 1
-    layout = axis_layout(rows)
+    benchmark = series.get(view.compare) if view.compare else None
+    if view.compare and view.compare not in view.tickers:
+        series = {ticker: bars for ticker, bars in series.items() if ticker != view.compare}
+    panels = chart_panels(view)
+    layout = axis_layout(panels)
+    axes = panel_axes(panels)
     data: list[dict] = []
     for index, (ticker, bars) in enumerate(series.items()):
         ticker_notes = [note for note in notes if note.ticker == ticker]
         data += ticker_traces(ticker, bars, view, PALETTE[index % len(PALETTE)], shown_from,
-                              ticker_notes)
+                              ticker_notes, axes=axes, benchmark=benchmark,
+                              several=len(series) > 1)
 
+    relative = view.compare is not None and benchmark is not None
     layout["yaxis"].update(
-        title={"text": "% change" if view.normalize else "Price"},
-        type="log" if view.log_scale and not view.normalize else "linear",
-        ticksuffix="%" if view.normalize else "",
+        title={"text": f"% vs {view.compare}" if relative
+               else "% change" if view.normalize else "Price"},
+        type="log" if view.log_scale and not (view.normalize or relative) else "linear",
+        ticksuffix="%" if view.normalize or relative else "",
     )
+    if "volume" in axes and len(series) > 1:
+        # Several tickers' volumes are lines (see ticker_traces), on a log scale so that a
+        # ticker trading a tenth of another's stays readable.
+        layout[f"yaxis{axes['volume']['yaxis'][1:]}"].update(
+            type="log", dtick=1, title={"text": "Volume (log)"})  # a label per power of ten
+    indicator_layout(layout, axes)
     x_axes = [name for name in layout if name.startswith("xaxis")]
+    header = hover_format(series)
     for name in x_axes:
-        layout[name].update(type="date", rangeslider={"visible": False})
+        layout[name].update(type="date", rangeslider={"visible": False}, hoverformat=header)
     if series and is_daily_or_finer(series):
         breaks = [{"bounds": ["sat", "mon"]}]
         if all(s.bucket is None or s.bucket == DAY for s in series.values()):
@@ -194,8 +284,50 @@ def view_revision(view: ViewState) -> str:
             str(view.log_scale),
             str(view.volume),
             str(view.notes),
+            ",".join(view.indicators),
+            str(view.compare),
         ]
     )
+
+
+def falling_colour(colour: str) -> str:
+    """The colour of `colour`'s falling candles: the same hue, darker (lighter for a colour
+    already too dark to darken), so that every ticker's candles stay recognisable."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    if 0.299 * red + 0.587 * green + 0.114 * blue < 60:
+        red, green, blue = ((channel + 255) // 2 for channel in (red, green, blue))
+    else:
+        red, green, blue = (channel * 11 // 20 for channel in (red, green, blue))
+    return f"#{red:02X}{green:02X}{blue:02X}"
+
+
+def translucent(colour: str, alpha: float) -> str:
+    """`colour` (#RRGGBB) with an alpha, for fills."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def price_scale(
+    bars: PriceSeries, view: ViewState, shown: np.ndarray, benchmark: PriceSeries | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """How a ticker's prices become the values drawn: as they are; with `normalize`, % change
+    from the first close shown; with a benchmark, % performance relative to it (see
+    dashapp.indicators.relative_performance). Open, high and low are scaled as the close of
+    their bar, so that candles work in every mode."""
+    closes = as_float_array(bars.close)
+    if benchmark is not None:
+        times = time_array(bars.time)
+        against = aligned(times, time_array(benchmark.time), as_float_array(benchmark.close))
+        performance = relative_performance(closes, against, shown)
+        # performance = close / against / base * 100 - 100: the same factor for every price.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = (performance + 100) / closes
+        return lambda values: values * factor - 100
+    if view.normalize:
+        base = normalisation_base(closes[shown])
+        if base:
+            return lambda values: values * (100.0 / base) - 100.0
+    return lambda values: values
 
 
 def ticker_traces(
@@ -205,63 +337,103 @@ def ticker_traces(
     colour: str,
     shown_from: datetime | None = None,
     notes: Sequence[NoteMarker] = (),
+    axes: Mapping[str, dict] | None = None,
+    benchmark: PriceSeries | None = None,
+    several: bool = False,
 ) -> list[dict]:
-    """One price trace for `ticker`, its moving averages, its volume bars and the markers of
-    its `notes`."""
+    """One price trace for `ticker`, its moving averages and Bollinger bands, its volume, RSI
+    and MACD in their panels of `axes` (see panel_axes), and the markers of its `notes`.
+
+    Indicators are computed on the values the price panel draws (% change or performance
+    against `benchmark` when the view asks for them): RSI does not change with the scale of
+    % change, MACD is then in percentage points, and the bands sit around the line drawn.
+    `several` says other tickers share the panels: volume is then a line (overlapping bars hide
+    each other) and the MACD histogram is left out (one ticker's bars would hide another's).
+    """
+    axes = axes or panel_axes(chart_panels(view))
     all_times = time_array(bars.time)
     shown = np.ones(len(all_times), dtype=bool)
     if shown_from is not None:
         shown = all_times >= time_array([shown_from])[0]
     x = binary(all_times[shown])
-    all_closes = as_float_array(bars.close)
-    scale, offset = 1.0, 0.0
-    if view.normalize:
-        base = normalisation_base(all_closes[shown])
-        if base:
-            scale, offset = 100.0 / base, -100.0
-    all_closes = all_closes * scale + offset
+    scale = price_scale(bars, view, shown, benchmark)
+    all_closes = scale(as_float_array(bars.close))
 
     def prices(values: np.ndarray, already_shown: bool = False) -> dict:
         # Prices to 7 significant digits (float32) are plenty for a chart; the CSV has them all.
         return binary(values if already_shown else values[shown], PRICE_DTYPE)
 
-    value_format = "%{y:.2f}%" if view.normalize else "%{y:,.2f}"
-    price_axes = {"xaxis": "x", "yaxis": "y"}
+    def line(name: str, values: np.ndarray, panel: str, hover: str, **style) -> dict:
+        return {"type": "scatter", "mode": "lines", "x": x, "y": prices(values),
+                "name": name, "legendgroup": ticker, "showlegend": False,
+                "line": {"color": colour, "width": 1, **style},
+                "hovertemplate": f"{name} {hover}<extra></extra>", **axes[panel]}
+
+    percent = view.normalize or benchmark is not None
+    value_format = "%{y:.2f}%" if percent else "%{y:,.2f}"
     traces: list[dict] = []
     if view.chart == "line":
         traces.append({
             "type": "scatter", "mode": "lines", "x": x, "y": prices(all_closes),
             "name": ticker, "legendgroup": ticker, "line": {"color": colour, "width": 1.5},
-            "hovertemplate": f"{ticker} {value_format}<extra></extra>", **price_axes,
+            "hovertemplate": f"{ticker} {value_format}<extra></extra>", **axes["price"],
         })
     else:
+        falling = falling_colour(colour)
+        increasing: dict = {"line": {"color": colour}}
+        decreasing: dict = {"line": {"color": falling}}
+        if view.chart == "candlestick":  # OHLC bars have no body to fill
+            increasing["fillcolor"] = translucent(colour, 0.35)
+            decreasing["fillcolor"] = falling
         traces.append({
             "type": view.chart, "x": x,
-            "open": prices(as_float_array(bars.open) * scale + offset),
-            "high": prices(as_float_array(bars.high) * scale + offset),
-            "low": prices(as_float_array(bars.low) * scale + offset),
+            "open": prices(scale(as_float_array(bars.open))),
+            "high": prices(scale(as_float_array(bars.high))),
+            "low": prices(scale(as_float_array(bars.low))),
             "close": prices(all_closes),
             "name": ticker, "legendgroup": ticker,
-            "increasing": {"line": {"color": colour}},
-            "decreasing": {"line": {"color": "#555555" if colour == "#999999" else "#999999"}},
-            **price_axes,
+            "increasing": increasing, "decreasing": decreasing,
+            # Two decimals as the line's hover has (the axis adds the % suffix).
+            "yhoverformat": ".2f" if percent else ",.2f",
+            **axes["price"],
         })
     for window in view.moving_averages:
-        traces.append({
-            "type": "scatter", "mode": "lines", "x": x,
-            "y": prices(moving_average(all_closes, window)),
-            "name": f"{ticker} MA{window}", "legendgroup": ticker,
-            "line": {"color": colour, "width": 1, "dash": "dot"},
-            "hovertemplate": f"{ticker} MA{window} {value_format}<extra></extra>", **price_axes,
-        })
-    if view.volume:
-        traces.append({
-            "type": "bar", "x": x, "y": binary(as_float_array(bars.volume)[shown]),
-            "name": f"{ticker} volume", "legendgroup": ticker, "showlegend": False,
-            "marker": {"color": colour}, "opacity": 0.6,
-            "hovertemplate": f"{ticker} volume %{{y:,.0f}}<extra></extra>",
-            "xaxis": "x2", "yaxis": "y2",
-        })
+        traces.append({**line(f"{ticker} MA{window}", moving_average(all_closes, window),
+                              "price", value_format, dash="dot"), "showlegend": True})
+    if "bollinger" in view.indicators:
+        bands = bollinger(all_closes)
+        traces.append(line(f"{ticker} BB upper", bands.upper, "price", value_format,
+                           width=0.8))
+        # Filled up to the trace before it, the upper band.
+        traces.append({**line(f"{ticker} BB lower", bands.lower, "price", value_format,
+                              width=0.8),
+                       "fill": "tonexty", "fillcolor": translucent(colour, 0.12)})
+    if "volume" in axes:
+        volume = as_float_array(bars.volume)[shown]
+        hover = f"{ticker} volume %{{y:,.0f}}<extra></extra>"
+        if several:
+            traces.append({"type": "scatter", "mode": "lines", "x": x, "y": binary(volume),
+                           "name": f"{ticker} volume", "legendgroup": ticker,
+                           "showlegend": False, "line": {"color": colour, "width": 1},
+                           "hovertemplate": hover, **axes["volume"]})
+        else:
+            traces.append({"type": "bar", "x": x, "y": binary(volume),
+                           "name": f"{ticker} volume", "legendgroup": ticker,
+                           "showlegend": False, "marker": {"color": colour}, "opacity": 0.6,
+                           "hovertemplate": hover, **axes["volume"]})
+    if "rsi" in axes:
+        traces.append(line(f"{ticker} RSI", rsi(all_closes), "rsi", "%{y:.1f}", width=1.2))
+    if "macd" in axes:
+        result = macd(all_closes)
+        number = "%{y:.2f}" if percent else "%{y:,.3f}"
+        traces.append(line(f"{ticker} MACD", result.line, "macd", number, width=1.2))
+        traces.append(line(f"{ticker} signal", result.signal, "macd", number, dash="dot"))
+        if not several:
+            traces.append({"type": "bar", "x": x, "y": prices(result.histogram),
+                           "name": f"{ticker} histogram", "legendgroup": ticker,
+                           "showlegend": False, "marker": {"color": colour}, "opacity": 0.45,
+                           "hovertemplate": f"{ticker} histogram {number}<extra></extra>",
+                           **axes["macd"]})
     markers = note_trace(ticker, notes, all_times[shown], all_closes[shown], colour)
     if markers is not None:
         traces.append({**markers, "x": binary(markers["x"]), "y": prices(markers["y"], True)})

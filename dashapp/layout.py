@@ -14,6 +14,7 @@ from dashapp.urlstate import CHART_TYPES, MOVING_AVERAGE_CHOICES
 
 QUICK_RANGES = ("1M", "6M", "YTD", "1Y", "5Y", "All")
 CHART_LABELS = {"line": "Line", "candlestick": "Candlestick", "ohlc": "OHLC"}
+INDICATOR_LABELS = {"rsi": "RSI 14", "macd": "MACD 12/26/9", "bollinger": "Bollinger 20/2"}
 # (column id, heading); every column but the ticker is numeric.
 SUMMARY_COLUMNS = (
     ("ticker", "Ticker"),
@@ -119,7 +120,18 @@ def controls() -> dbc.Card:
                     value=[],
                     inline=True,
                 ),
-                html.Small(id=ids.FRESHNESS, className="text-muted d-block mt-3"),
+                dbc.Label("Indicators", className="mt-3 d-block"),
+                dbc.Checklist(
+                    id=ids.INDICATORS,
+                    options=[{"label": label, "value": name}
+                             for name, label in INDICATOR_LABELS.items()],
+                    value=[],
+                    inline=True,
+                ),
+                dbc.Label("Compare with", html_for=ids.COMPARE, className="mt-3 d-block"),
+                # Its options come with the ticker dropdown's (callbacks.sync_view).
+                dcc.Dropdown(id=ids.COMPARE, options=[], multi=False, searchable=True,
+                             clearable=True, placeholder="No benchmark"),
             ]
         ),
         className="mb-3",
@@ -201,6 +213,10 @@ def serve_layout() -> html.Div:
                                         ),
                                         type="default",
                                     ),
+                                    # Its line is there before its text arrives: a line appearing
+                                    # would push the summary down under a click aimed at it.
+                                    html.Small("\u00a0", id=ids.FRESHNESS,
+                                               className="text-muted d-block"),
                                     html.Div(
                                         [
                                             html.H2("Summary", className="h5 mb-0"),

@@ -1,7 +1,9 @@
 """The dashboard's view, as it is written in the query string of /dash/.
 
 `/dash/?tickers=AAPL,MSFT&start=2016-01-01&end=2017-12-31&chart=candlestick&normalize=1&ma=20,50&log=1`
-(and `notes=0` to hide the research notes drawn on the price line, shown by default)
+(and `notes=0` to hide the research notes drawn on the price line, shown by default;
+`indicators=rsi,macd,bollinger` for the indicator panels and bands; `compare=SPY` to draw every
+ticker's performance relative to that one)
 
 The format is described once, by FIELDS: each parameter, the ViewState attribute it sets, how its
 text is read and written, and which control shows it. Reading a URL, writing one, and reading or
@@ -21,6 +23,7 @@ from urllib.parse import parse_qs, urlencode
 
 from app.prices.queries import FIRST_DAY, LAST_DAY
 from app.prices.tickers import InvalidTicker, parse_ticker
+from dashapp.indicators import INDICATORS
 
 CHART_TYPES = ("line", "candlestick", "ohlc")
 MOVING_AVERAGE_CHOICES = (20, 50, 200)
@@ -44,6 +47,8 @@ class ViewState:
     log_scale: bool = False
     volume: bool = True
     notes: bool = True
+    indicators: tuple[str, ...] = ()
+    compare: str | None = None
     notices: tuple[str, ...] = field(default=(), compare=False)
 
     def with_notices(self, *notices: str) -> ViewState:
@@ -119,6 +124,30 @@ def read_averages(text: str, name: str, notices: list[str]) -> tuple[int, ...]:
     return tuple(sorted(averages))
 
 
+def read_indicators(text: str, name: str, notices: list[str]) -> tuple[str, ...]:
+    """Indicators from INDICATORS, each once, in INDICATORS' order (so a URL has one spelling)."""
+    chosen = set()
+    for part in text.split(","):
+        if part.strip().lower() in INDICATORS:
+            chosen.add(part.strip().lower())
+        elif part.strip():
+            notices.append(f"Ignored indicator {part.strip()[:20]!r}: choose from "
+                           f"{', '.join(INDICATORS)}.")
+    return tuple(each for each in INDICATORS if each in chosen)
+
+
+def read_benchmark(text: str, name: str, notices: list[str]) -> str | None:
+    """One symbol by the ticker rule; empty means no comparison. Whether prices are stored for
+    it is for the caller to check (callbacks.resolve_view)."""
+    if not text.strip():
+        return None
+    try:
+        return parse_ticker(text)
+    except InvalidTicker as reason:
+        notices.append(f"Ignored {name}={text.strip()[:20]!r}: {reason}.")
+        return None
+
+
 def read_flag(text: str, name: str, notices: list[str]) -> bool | None:
     """1 or 0 (and the usual spellings of yes and no)."""
     if text in ("1", "true", "yes", "on"):
@@ -142,6 +171,11 @@ def write_optional_list(values: tuple) -> str | None:
 def write_date(value: date | None) -> str | None:
     """An ISO date; no parameter for an unbounded end."""
     return value.isoformat() if value else None
+
+
+def write_optional(value: str | None) -> str | None:
+    """The text itself; no parameter for None."""
+    return value or None
 
 
 def write_flag(value: bool) -> str:
@@ -184,6 +218,9 @@ FIELDS = (
     Field("log", "log_scale", read_flag, write_flag, control="options", member="log"),
     Field("volume", "volume", read_flag, write_flag, control="options", member="volume"),
     Field("notes", "notes", read_flag, write_flag, control="options", member="notes"),
+    Field("indicators", "indicators", read_indicators, write_optional_list,
+          control="indicators"),
+    Field("compare", "compare", read_benchmark, write_optional, control="compare"),
 )
 CONTROL_NAMES = tuple(dict.fromkeys(f.control for f in FIELDS))
 

@@ -51,3 +51,15 @@ def test_register_login_dashboard_logout(live_server, browser):
     wait.until(EC.url_contains("/login/"))
     problems = console_problems(browser)
     assert problems == [], "\n".join(problems)
+
+
+def test_junk_under_dash_is_the_sites_404_page_not_json(live_server, browser):
+    wait = WebDriverWait(browser, 20)
+    # Logged out: a mistyped link shows the site's 404 page in its layout, not raw JSON.
+    browser.get(live_server + "/dash/nonsense")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "nav")))
+    assert "Page not found" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "authentication required" not in browser.page_source
+    # A Dash route opened in the browser sends the visitor to log in.
+    browser.get(live_server + "/dash/_dash-layout")
+    wait.until(EC.url_contains("/login/?next="))

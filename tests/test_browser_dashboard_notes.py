@@ -39,9 +39,11 @@ HOSTILE_AUTHOR = ("<b>Eve</b>", "<img src=x onerror=alert(2)>")
 MARKER_POINT_JS = """
 const gd = document.querySelector('#price-chart .js-plotly-plot');
 if (!gd || !gd._fullData) return null;
-const scatter = gd._fullData.filter(t => t.type === 'scatter');
+// The price panel's scatter traces (with several tickers, volumes are scatter lines too, in a
+// subplot of their own).
+const scatter = gd._fullData.filter(t => t.type === 'scatter' && t.xaxis === 'x');
 const index = scatter.findIndex(t => t.name === arguments[0]);
-const trace = index < 0 ? null : gd.querySelectorAll('.scatterlayer .trace')[index];
+const trace = index < 0 ? null : gd.querySelectorAll('.subplot.xy .scatterlayer .trace')[index];
 const point = trace && trace.querySelectorAll('path.point')[arguments[1]];
 if (!point) return null;
 const box = point.getBoundingClientRect(), plot = gd.getBoundingClientRect();

@@ -18,7 +18,8 @@ from tests.support.dash_client import call, callback_key, count_points, plotly_v
 from tests.support.data import write_minute_bars
 
 DEFAULT_CONTROLS = {"tickers": None, "start": None, "end": None, "chart": "line",
-                    "options": ["volume", "notes"], "averages": []}
+                    "options": ["volume", "notes"], "averages": [],
+                    "indicators": [], "compare": None}
 
 
 @pytest.fixture

@@ -351,7 +351,9 @@ def test_lookback_never_goes_before_the_first_date():
 
 
 @pytest.mark.parametrize("query", ["?tickers=OLD", "?tickers=OLD&ma=200&start=1900-01-01",
-                                   "?tickers=OLD,ACME&chart=candlestick"])
+                                   "?tickers=OLD,ACME&chart=candlestick",
+                                   "?tickers=OLD&indicators=rsi,macd,bollinger&compare=ACME"
+                                   "&start=1900-01-01"])
 def test_rows_stored_with_absurd_dates_break_nothing(app, hostile_client, query):
     store = {"query": query, "notices": []}
     chart = answer(post(hostile_client, chart_body(app, store)))["price-chart"]["figure"]
@@ -431,3 +433,44 @@ def test_anonymous_requests_still_get_401(client):
     for path in [*HOSTILE_ROUTES, *UNKNOWN_SUITE_FILES]:
         for method in METHODS:
             assert status(client, path, method) == 401, (path, method)
+
+
+# --- browser navigations under /dash/ -----------------------------------------------------------
+
+NAVIGATION = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+FETCHES = [{"Accept": "application/json"}, {"Accept": "*/*"}, {}]
+JUNK_PATHS = ["/dash/junk", "/dash/a/b/c", "/dash/%ff", "/dash/_dash-nothing", "/dash/login"]
+
+
+def test_a_logged_out_browser_gets_the_sites_404_for_junk_under_dash(client):
+    for path in JUNK_PATHS:
+        response = client.get(path, headers=NAVIGATION)
+        assert response.status_code == 404, path
+        assert response.mimetype == "text/html" and "Page not found" in response.text, path
+        assert "application/json" not in response.content_type
+    # Its fetches keep their JSON answer.
+    for path in JUNK_PATHS:
+        for headers in FETCHES:
+            response = client.get(path, headers=headers)
+            assert response.status_code == 401 and response.is_json, (path, headers)
+
+
+def test_a_logged_out_browser_navigating_to_a_dash_route_is_sent_to_log_in(client):
+    for path in ["/dash/_dash-layout", "/dash/_dash-dependencies", "/dash/assets/stockdash.css"]:
+        response = client.get(path, headers=NAVIGATION)
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == f"/login/?next={path}"
+        for headers in FETCHES:
+            assert client.get(path, headers=headers).status_code == 401, (path, headers)
+    # Not for a POST, which no navigation makes.
+    assert status(client, "/dash/_dash-update-component", "POST", headers=NAVIGATION) == 401
+
+
+def test_logged_in_junk_under_dash_is_the_sites_404_and_the_page_still_works(hostile_client):
+    for path in JUNK_PATHS:
+        response = hostile_client.get(path, headers=NAVIGATION)
+        assert response.status_code == 404 and "Page not found" in response.text, path
+        assert hostile_client.get(path, headers={"Accept": "application/json"}).status_code == 404
+    assert hostile_client.get("/dash/", headers=NAVIGATION).status_code == 200
+    assert hostile_client.get("/dash/?tickers=ACME", headers=NAVIGATION).status_code == 200
+    assert hostile_client.get("/dash/_dash-layout", headers=NAVIGATION).status_code == 200

@@ -21,6 +21,7 @@ from dashapp.figures import (
     series_csv,
     summary_rows,
 )
+from dashapp.indicators import INDICATORS
 from dashapp.urlstate import (
     CHART_TYPES,
     MAX_TICKERS,
@@ -48,6 +49,11 @@ views = st.builds(
     log_scale=st.booleans(),
     volume=st.booleans(),
     notes=st.booleans(),
+    indicators=st.lists(st.sampled_from(INDICATORS), unique=True).map(
+        lambda xs: tuple(i for i in INDICATORS if i in xs)
+    ),
+    compare=st.one_of(st.none(), st.from_regex(TICKER_PATTERN, fullmatch=True).filter(
+        lambda t: len(t) <= TICKER_MAX)),
 )
 
 
@@ -130,7 +136,9 @@ def test_candlestick_figure_has_one_trace_per_ticker_and_a_volume_panel():
     assert [t["name"] for t in candles] == ["AAPL", "MSFT"]
     np.testing.assert_allclose(values(candles[0], "close"), [100, 101, 102])
     np.testing.assert_allclose(values(candles[0], "high"), [102, 103, 104])
-    assert [t["type"] for t in figure["data"] if t["yaxis"] == "y2"] == ["bar", "bar"]
+    # Two tickers' volume bars would hide each other: one line each, on a log scale.
+    assert [t["type"] for t in figure["data"] if t["yaxis"] == "y2"] == ["scatter", "scatter"]
+    assert figure["layout"]["yaxis2"]["type"] == "log"
     assert figure["layout"]["xaxis"]["matches"] == "x2"  # one x axis for both panels
     assert figure["layout"]["xaxis"]["rangebreaks"][0]["bounds"] == ["sat", "mon"]
     first_day = datetime(2016, 1, 4, tzinfo=UTC).timestamp() * 1000

@@ -72,7 +72,7 @@ def test_controls_show_the_spec_view():
     assert controls_for(view) == {
         "tickers": ["AAPL", "MSFT"], "start": "2016-01-01", "end": "2017-12-31",
         "chart": "candlestick", "options": ["normalize", "log", "volume", "notes"],
-        "averages": [20, 50],
+        "averages": [20, 50], "indicators": [], "compare": None,
     }
 
 

@@ -15,7 +15,8 @@ from tests.support.dash_client import call, callback_key
 
 TICKERS = ("AAPL", "GOOGL", "IBM", "MSFT", "XOM")
 CONTROLS_EMPTY = {"tickers": None, "start": None, "end": None, "chart": "line",
-                  "options": ["volume", "notes"], "averages": []}  # fmt: skip
+                  "options": ["volume", "notes"], "averages": [],
+                  "indicators": [], "compare": None}  # fmt: skip
 
 
 @pytest.fixture
@@ -91,10 +92,30 @@ def test_a_forged_view_changes_nothing(app, dash_client, query):
     assert watchlist(app) == []
 
 
-def test_the_page_says_how_fresh_the_prices_are(app, dash_client):
-    response = call(dash_client, app, callback_key(app, ids.FRESHNESS),
-                    [(ids.URL, "pathname", "/dash/")])  # fmt: skip
-    assert response.get_json()["response"][ids.FRESHNESS]["children"] == "Prices up to 2020-01-03"
+def freshness(app, client, store):
+    response = call(client, app, callback_key(app, ids.FRESHNESS), [(ids.VIEW, "data", store)])
+    assert response.status_code in (200, 204), response.get_data(as_text=True)
+    # no_update: an empty response (Dash 4), or no content
+    answer = response.get_json()["response"] if response.status_code == 200 else {}
+    return answer.get(ids.FRESHNESS, {}).get("children")
+
+
+def test_the_page_says_how_fresh_the_prices_of_the_tickers_shown_are(app, runner, dash_client,
+                                                                      tmp_path):
+    newer = tmp_path / "newer.csv"
+    newer.write_text("date,close,ticker\n2020-02-14,99,MSFT\n")
+    assert runner.invoke(args=["prices", "import", str(newer)]).exit_code == 0
+    assert freshness(app, dash_client, {"query": "?tickers=AAPL"}) == "Prices up to 2020-01-03"
+    # The newest bar of the tickers shown, not of the whole table.
+    assert freshness(app, dash_client, {"query": "?tickers=AAPL,MSFT"}) == (
+        "Prices up to 2020-02-14"
+    )
+
+
+@pytest.mark.parametrize("store", [{"query": "?tickers=NOPE"}, {"query": ""}, {"query": 42},
+                                   "?tickers=AAPL", None, []])
+def test_freshness_of_a_view_without_stored_prices_or_a_forged_store(app, dash_client, store):
+    assert freshness(app, dash_client, store) in (None, "No prices stored yet")
 
 
 def test_the_star_needs_a_login(app, dash_client):

@@ -9,6 +9,7 @@ does. Every value from the request is a bound parameter; LIKE wildcards in `q` m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,6 +201,12 @@ def watchlist_rows(user_id: int) -> list[TickerRow]:
     return [TickerRow(**row._mapping) for row in rows]
 
 
-def prices_up_to() -> datetime | None:
-    """The time of the newest stored bar (one read of ix_ticker_stats_last_time), or None."""
-    return db.session.scalar(select(func.max(TickerStats.last_time)))
+def prices_up_to(tickers: Sequence[str] | None = None) -> datetime | None:
+    """The time of the newest stored bar of `tickers` (all tickers when None), or None.
+
+    All tickers: one read of ix_ticker_stats_last_time; some: one primary-key read each.
+    """
+    query = select(func.max(TickerStats.last_time))
+    if tickers is not None:
+        query = query.where(TickerStats.ticker.in_(list(tickers)))
+    return db.session.scalar(query)
