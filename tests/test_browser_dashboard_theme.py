@@ -350,7 +350,7 @@ def test_on_a_phone_the_chart_comes_first_and_the_controls_fold_away(site, brows
     width = browser.execute_script("return window.innerWidth")
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
     summary = browser.find_element(By.ID, "summary")
-    browser.execute_script("arguments[0].scrollIntoView()", summary)
+    browser.execute_script("arguments[0].scrollIntoView({behavior: 'instant'})", summary)
     assert browser.execute_script("return arguments[0].getBoundingClientRect().right",
                                   summary) <= width
     assert browser.execute_script(
@@ -363,7 +363,7 @@ def test_on_a_phone_the_chart_comes_first_and_the_controls_fold_away(site, brows
                        browser.execute_script(BOX_JS, modebar))
     assert illegible(browser, {"summary": PAGE["summary"], "toggle": "#controls-toggle"}) == []
 
-    browser.execute_script("window.scrollTo(0, 0)")
+    browser.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     browser.find_element(By.ID, "controls-toggle").click()
     WebDriverWait(browser, 10).until(
         lambda b: panel.is_displayed() and browser.execute_script(BOX_JS, panel)[0] == 0)
