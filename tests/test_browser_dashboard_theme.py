@@ -110,6 +110,7 @@ PAGE = {
     "labels": "#controls-panel label.form-label, #controls-panel .form-check-label",
     "star": "#watch-star",
     "chosen tickers": "#tickers .dash-dropdown-value-item, #tickers .dash-dropdown-value-count",
+    "placeholder": "#compare .dash-dropdown-placeholder",
     "dates": "#dates, #dates-end-date",
     "buttons": "#controls-panel .btn, #download-button",
     "freshness": "#freshness",
