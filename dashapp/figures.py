@@ -29,6 +29,13 @@ DAY = timedelta(days=1)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#000000", "#999999", "#882255")
 TEMPLATES = {"light": "plotly_white", "dark": "plotly_dark"}
+# Bootstrap's body background in each theme (--bs-body-bg): the chart's paper and plot area are
+# the page's, rather than plotly_dark's #111 on Bootstrap's #212529. Colours rather than
+# transparency, so that a PNG saved from the toolbar keeps its dark background.
+PAGE_BACKGROUNDS = {"light": "#ffffff", "dark": "#212529"}
+# plotly_dark's gridlines (#283442) vanish on that background; Bootstrap's dark border colour
+# shows them as faintly as plotly_white's do on white.
+DARK_GRID = "#3b4148"
 # Relative heights of the panels (the price panel is the one read most), and the space
 # between two, as fractions of the plot's height.
 PANEL_HEIGHTS = {"price": 3.0, "volume": 1.0, "rsi": 1.0, "macd": 1.0}
@@ -265,13 +272,20 @@ def empty_figure(theme: str = "light") -> dict:
 
 
 @lru_cache(maxsize=len(TEMPLATES))
-def _template(name: str) -> dict:
-    return pio.templates[name].to_plotly_json()
+def _template(theme: str) -> dict:
+    chosen = pio.templates[TEMPLATES[theme]].to_plotly_json()
+    layout = chosen["layout"]
+    layout.update(paper_bgcolor=PAGE_BACKGROUNDS[theme], plot_bgcolor=PAGE_BACKGROUNDS[theme])
+    if theme == "dark":
+        for axis in ("xaxis", "yaxis"):
+            layout[axis].update(gridcolor=DARK_GRID, zerolinecolor=DARK_GRID)
+    return chosen
 
 
 def template(theme: str) -> dict:
-    """The Plotly template for a theme, as JSON (plotly.js does not know templates by name)."""
-    return _template(TEMPLATES.get(theme, TEMPLATES["light"]))
+    """The Plotly template for a theme (on the page's background), as JSON: plotly.js does not
+    know templates by name."""
+    return _template(theme if theme in TEMPLATES else "light")
 
 
 def binary(values: np.ndarray, dtype: str = "f8") -> dict:

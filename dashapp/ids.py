@@ -21,6 +21,11 @@ NOTES_DOWNLOAD = "notes-csv"  # the notes shown, as CSV
 SUMMARY_DATA = "summary-data"  # the summary rows as the query layer gives them
 SUMMARY_SORT = "summary-sort"  # {"column": ..., "descending": ...}
 
+# Page structure: no callback uses them, Bootstrap's script and stockdash.css do.
+CONTROLS_PANEL = "controls-panel"  # the side column, or on a small screen a panel sliding in
+CONTROLS_TITLE = "controls-title"  # its heading, shown when it slides in
+CONTROLS_TOGGLE = "controls-toggle"  # unfolds it on a small screen
+
 # Controls.
 TICKERS = "tickers"
 STAR = "watch-star"  # adds the shown tickers to the watchlist, or removes them

@@ -75,12 +75,12 @@ def test_the_navbar_switch_restyles_the_chart(site, browser):
     assert [t["name"] for t in traces] == ["BRK.B", "BRK-B"]
     assert all(t["n"] == DAYS for t in traces)
     wait = WebDriverWait(browser, 20)
-    wait.until(lambda b: b.execute_script(PAPER_JS) == "white")
+    wait.until(lambda b: b.execute_script(PAPER_JS) == "#ffffff")
     browser.find_element(By.ID, "theme-switch").click()
-    wait.until(lambda b: b.execute_script(PAPER_JS) == "rgb(17,17,17)")
+    wait.until(lambda b: b.execute_script(PAPER_JS) == "#212529")  # the dark page's
     assert browser.execute_script("return document.documentElement.dataset.bsTheme") == "dark"
     browser.find_element(By.ID, "theme-switch").click()
-    wait.until(lambda b: b.execute_script(PAPER_JS) == "white")
+    wait.until(lambda b: b.execute_script(PAPER_JS) == "#ffffff")
     assert browser.execute_script("return localStorage.getItem('stockdash-theme')") == "light"
     problems = console_problems(browser)
     assert problems == [], "\n".join(problems)

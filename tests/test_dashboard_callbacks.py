@@ -355,7 +355,7 @@ def test_summary_table_sorts_by_a_clicked_heading(app, dash_client):
 
 def test_the_chart_is_drawn_in_the_theme_it_is_given(app, dash_client):
     key = callback_key(app, "price-chart.figure", "notices")
-    for theme, background in (("dark", "rgb(17,17,17)"), ("light", "white")):
+    for theme, background in (("dark", "#212529"), ("light", "#ffffff")):
         response = call(dash_client, app, key, [(ids.URL, "search", "?tickers=AAPL"),
                                                 ("theme", "data", theme)],
                         changed=("theme", "data"))

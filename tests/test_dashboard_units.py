@@ -211,7 +211,7 @@ def test_empty_selection_says_so_without_axes():
         layout = figure["layout"]
         assert "No prices for this selection" in layout["annotations"][0]["text"]
         assert layout["xaxis"] == {"visible": False} and layout["yaxis"] == {"visible": False}
-        assert layout["template"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+        assert layout["template"]["layout"]["paper_bgcolor"] == "#212529"  # the dark page's own
 
 
 def test_uirevision_changes_with_the_view_but_not_with_its_data():
@@ -224,9 +224,12 @@ def test_uirevision_changes_with_the_view_but_not_with_its_data():
     assert revision != build_figure(series, other)["layout"]["uirevision"]
 
 
-def test_dark_theme():
-    figure = build_figure({}, ViewState(), theme="dark")
-    assert figure["layout"]["template"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"
+def test_each_theme_draws_on_the_pages_background():
+    # plotly_dark's own #111 was not Bootstrap's dark page (#212529).
+    dark = build_figure({}, ViewState(), theme="dark")["layout"]["template"]["layout"]
+    assert dark["paper_bgcolor"] == dark["plot_bgcolor"] == "#212529"
+    light = build_figure({}, ViewState())["layout"]["template"]["layout"]
+    assert light["paper_bgcolor"] == light["plot_bgcolor"] == "#ffffff"
 
 
 def test_summary_rows_in_percent():
