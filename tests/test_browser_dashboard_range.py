@@ -83,7 +83,9 @@ def type_date(browser, index: int, text: str) -> None:
     field.click()
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys(text, Keys.ENTER)
-    browser.find_element(By.TAG_NAME, "h2").click()  # leave the field: the picker closes
+    # Leave the field (the picker closes): a click on the summary's heading, the first h2 shown
+    # (the controls panel's own heading is hidden beside the chart).
+    browser.find_element(By.XPATH, "//h2[normalize-space()='Summary']").click()
 
 
 def test_zoom_quick_range_and_date_picker_agree_everywhere(prices, browser, sp500_subset,
