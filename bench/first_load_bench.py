@@ -181,6 +181,14 @@ def default_dash_app(compress: bool):
     )
     app = dash.Dash(__name__, compress=compress)
     app.layout = html.Div([dcc.Graph(id="price-chart", figure=figure)])
+    # Dash sets itself up on a process's first request, and marks that done before it has
+    # registered the scripts it serves: in a new gthread worker whose first requests are several
+    # of the page's scripts at once (the page came from the other worker), the threads arriving
+    # meanwhile answer 500 ("dash" is not a registered library) and the page never draws (4
+    # first loads in 10 here). Set up once now, in gunicorn's master (gunicorn.conf.py preloads
+    # the app), every worker is forked set up, as a default app that has been up a while is.
+    # stockdash is set up there too (its compression warm-up).
+    app.server.test_client().get("/").close()
     return app.server
 
 
@@ -396,8 +404,8 @@ def serve_and_load(variant: Variant, env: dict, workdir: Path, accept_encoding: 
             try:
                 return load_page(variant, base, accept_encoding)
             except TimeoutException:
-                # Now and then (either page, on the loaded machine) headless Chromium never
-                # draws within the minute; such a load is started again, and said so.
+                # A load that still draws nothing within the minute is started again, and
+                # said so (on the loaded machine, either page has been that slow).
                 print(f"  {variant.name}: no chart within 60 s (attempt {attempt})",
                       file=sys.stderr, flush=True)
     raise RuntimeError(f"{variant.name}: no chart in {MAX_ATTEMPTS} attempts")
