@@ -3,7 +3,7 @@
     .venv/bin/python bench/first_load_bench.py [--runs 5] [--quick] [--timeline] [--resources]
 
 Three pages are served in turn by gunicorn with the same settings (the project's
-gunicorn.conf.py, 2 sync workers) on 127.0.0.1, ports 18400-18499:
+gunicorn.conf.py, 2 gthread workers) on 127.0.0.1, ports 18400-18499:
 
 * ``stockdash``          the real app (`wsgi:app`) on a scratch PostgreSQL database holding the
                          real daily prices of AAPL and MSFT (`STOCKDASH_TEST_DATA`, see
