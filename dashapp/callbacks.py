@@ -7,6 +7,8 @@ notes drawn on the chart through `app.notes.markers`; they never build SQL.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -88,12 +90,14 @@ def register_callbacks(dash_app: dash.Dash) -> None:
             # In the same answer as the benchmark itself: a dropdown drops a value that none
             # of its options has.
             compare_options=Output(ids.COMPARE, "options"),
+            options_version=Output(ids.TICKER_OPTIONS_VERSION, "data"),
             view=Output(ids.VIEW, "data"),
         ),
         inputs=dict(
             search=Input(ids.URL, "search"),
             controls=controls_as(Input),
             quick_clicks=Input(ids.quick_range(ALL), "n_clicks"),
+            shown_version=State(ids.TICKER_OPTIONS_VERSION, "data"),
         ),
     )(sync_view)
     # The chart reads the URL itself rather than the view store, so that on the first load
@@ -235,28 +239,38 @@ def quick_range(
     return last - timedelta(days=QUICK_RANGE_DAYS[name]), last
 
 
-def sync_view(search, controls, quick_clicks):
+def sync_view(search, controls, quick_clicks, shown_version=None):
     """Keep the URL and the controls in step, both ways, and publish the resolved view.
 
     A change of URL (first load, a pasted link, back/forward, and every URL written here or
-    by a zoom) sets the controls (and, on the way, the ticker options) and the `view` store; a
-    change of a control writes the URL (a new history entry), which comes back here as a
-    change of URL.
+    by a zoom) sets the controls and the `view` store, and the ticker options when the page
+    does not hold these ones yet (`shown_version`, their digest); a change of a control writes
+    the URL (a new history entry), which comes back here as a change of URL.
     """
     infos = list_tickers()
     trigger = ctx.triggered_id
     if trigger in (None, ids.URL):
         view = resolve_view(parse_query(search), infos, users_watchlist)
         options = [ticker_option(info) for info in infos]
+        version = options_digest(options)
+        if version == shown_version:  # each control's change comes back here: no 40 kB again
+            options = version = no_update
         return {"search": no_update, "controls": controls_for(view), "options": options,
-                "compare_options": options, "view": view_store(view)}
+                "compare_options": options, "options_version": version,
+                "view": view_store(view)}
     view = view_from_controls(controls)
     if isinstance(trigger, dict) and trigger.get("range") in QUICK_RANGES:
         first, last = quick_range(trigger["range"], view.tickers, infos)
         view = replace(view, start=first, end=last)
     view = resolve_view(view, infos, users_watchlist)
     return {"search": serialise(view), "controls": controls_for(view), "options": no_update,
-            "compare_options": no_update, "view": no_update}
+            "compare_options": no_update, "options_version": no_update, "view": no_update}
+
+
+def options_digest(options: list[dict]) -> str:
+    """A short digest of the ticker options: equal digests, equal options."""
+    encoded = json.dumps(options, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=12).hexdigest()
 
 
 def view_store(view: ViewState) -> dict:

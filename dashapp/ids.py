@@ -15,6 +15,9 @@ VIEW = "view"  # the resolved view: {"query": canonical query string, "notices":
 # The dates shown before a run of zooms, so that resetting the zoom brings them back:
 # {"start": ..., "end": ..., "zoomed": [the last zoom's start, end]}, or None.
 ZOOM_BASE = "zoom-base"
+# A digest of the ticker options the page holds, so that a new URL resends them only when
+# they changed (an import): they are about 40 kB.
+TICKER_OPTIONS_VERSION = "ticker-options-version"
 THEME = "theme"  # "light" or "dark", set from the navbar's switch (static/js/theme.js)
 DOWNLOAD = "download"
 NOTES_DOWNLOAD = "notes-csv"  # the notes shown, as CSV

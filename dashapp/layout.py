@@ -188,6 +188,7 @@ def serve_layout() -> html.Div:
             dcc.Location(id=ids.URL_PUSH, refresh="callback-nav"),
             dcc.Store(id=ids.VIEW),
             dcc.Store(id=ids.ZOOM_BASE),
+            dcc.Store(id=ids.TICKER_OPTIONS_VERSION),
             dcc.Store(id=ids.THEME),
             dcc.Download(id=ids.DOWNLOAD),
             dcc.Download(id=ids.NOTES_DOWNLOAD),

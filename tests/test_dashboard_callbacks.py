@@ -38,15 +38,18 @@ def quick_buttons(clicked: str | None = None) -> list:
     ]
 
 
-def sync(app, client, search="", controls=None, changed=None):
-    """Run `sync_view` with the URL's query and the controls' values, by name."""
+def sync(app, client, search="", controls=None, changed=None, options_version=None):
+    """Run `sync_view` with the URL's query and the controls' values, by name, on a page
+    holding the ticker options of `options_version` (none: a page just loaded)."""
     values = {**DEFAULT_CONTROLS, **(controls or {})}
     # In the order the callback declares them: the URL, the controls, the quick-range buttons.
     inputs = [(ids.URL, "search", search)]
     inputs += [(*CONTROLS[name], values[name]) for name in CONTROLS]
     inputs.append(quick_buttons(changed[0]["range"] if changed and changed[1] == "n_clicks"
                                 else None))
-    response = call(client, app, callback_key(app, "url-push.search..."), inputs, changed=changed)
+    state = [(ids.TICKER_OPTIONS_VERSION, "data", options_version)]
+    response = call(client, app, callback_key(app, "url-push.search..."), inputs, state,
+                    changed=changed)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]
 
@@ -98,6 +101,29 @@ def test_a_control_change_writes_the_url(app, dash_client):
         "?tickers=AAPL,GOOGL&start=2016-01-01&end=2016-06-30&chart=ohlc&normalize=1&ma=200"
         "&log=0&volume=0&notes=0"
     )
+
+
+def test_the_ticker_options_are_sent_again_only_when_they_changed(app, dash_client, tmp_path):
+    first = sync(app, dash_client, "?tickers=AAPL")
+    version = first[ids.TICKER_OPTIONS_VERSION]["data"]
+    assert [o["value"] for o in first[ids.TICKERS]["options"]] == ["AAPL", "GOOGL", "MSFT"]
+    assert first[ids.COMPARE]["options"] == first[ids.TICKERS]["options"]
+    # Each control's change comes back as a new URL: the page holds these options already.
+    again = sync(app, dash_client, "?tickers=AAPL,MSFT", options_version=version)
+    assert again[ids.TICKERS] == {"value": ["AAPL", "MSFT"]}
+    assert ids.COMPARE not in again or "options" not in again[ids.COMPARE]
+    assert ids.TICKER_OPTIONS_VERSION not in again
+    # An import while the page is open brings a ticker: the next URL brings the new options.
+    csv_path = tmp_path / "new.csv"
+    csv_path.write_text("date,open,high,low,close,volume,Name\n"
+                        "2018-02-07,10,11,9,10.5,1000,NEWCO\n")
+    load_prices(app, csv_path)
+    after_import = sync(app, dash_client, "?tickers=AAPL,MSFT", options_version=version)
+    assert "NEWCO" in [o["value"] for o in after_import[ids.TICKERS]["options"]]
+    assert after_import[ids.TICKER_OPTIONS_VERSION]["data"] != version
+    # A forged digest of any type is only a digest that does not match.
+    for forged in (["x"], {"a": 1}, 12, "x" * 10_000):
+        assert "options" in sync(app, dash_client, "", options_version=forged)[ids.TICKERS]
 
 
 def test_quick_range_counts_back_from_the_last_price(app, dash_client):

@@ -57,7 +57,8 @@ def sync_body(app, search="", tickers=None) -> dict:
     inputs = [entry(ids.URL, "search", search)]
     inputs += [entry(*CONTROLS[name]) for name in CONTROLS]
     inputs[1]["value"] = tickers
-    return body_for(app, callback_key(app, "url-push.search..."), [*inputs, quick_buttons()])
+    return body_for(app, callback_key(app, "url-push.search..."), [*inputs, quick_buttons()],
+                    [entry(ids.TICKER_OPTIONS_VERSION, "data")])
 
 
 def chart_body(app, search) -> dict:

@@ -49,7 +49,8 @@ def shown_tickers(app, client, search=""):
     inputs = [(ids.URL, "search", search)]
     inputs += [(*CONTROLS[name], CONTROLS_EMPTY[name]) for name in CONTROLS]
     inputs.append([(ids.quick_range(name), "n_clicks", None) for name in QUICK_RANGES])
-    response = call(client, app, callback_key(app, "url-push.search..."), inputs)
+    state = [(ids.TICKER_OPTIONS_VERSION, "data", None)]
+    response = call(client, app, callback_key(app, "url-push.search..."), inputs, state)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"][ids.TICKERS]["value"]
 
