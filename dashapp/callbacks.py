@@ -253,7 +253,7 @@ def sync_view(search, controls, quick_clicks, shown_version=None):
         view = resolve_view(parse_query(search), infos, users_watchlist)
         options = [ticker_option(info) for info in infos]
         version = options_digest(options)
-        if version == shown_version:  # each control's change comes back here: no 40 kB again
+        if version == shown_version:  # each control change comes back here
             options = version = no_update
         return {"search": no_update, "controls": controls_for(view), "options": options,
                 "compare_options": options, "options_version": version,
