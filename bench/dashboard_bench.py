@@ -197,6 +197,16 @@ def post(client, url: str, body: dict, gzip: bool):
     return response
 
 
+def alternate_chart_bodies(client, bodies: dict[str, dict], runs: int) -> dict:
+    """The real chart callback POSTed with each of `bodies` in turn (gzip), `runs` times
+    each after a warm-up call (harness.alternate): their timings by name."""
+    return alternate(
+        {name: lambda body=body: post(client, UPDATE_URL, body, gzip=True)
+         for name, body in bodies.items()},
+        runs,
+    )
+
+
 def figure_size(client, url: str, body: dict) -> tuple[int, int]:
     """Uncompressed bytes of the answer, and the bars its price traces carry (all tickers)."""
     response = post(client, url, body, gzip=False)
@@ -294,11 +304,7 @@ def measure_notes(app: Flask, client, runs: int) -> list[tuple[Case, dict[str, M
         print(f"notes: {case.label} ...", file=sys.stderr, flush=True)
         bodies = {"notes=1": chart_callback_body(app, case.query + "&notes=1"),
                   "notes=0": chart_callback_body(app, case.query + "&notes=0")}
-        timings = alternate(
-            {name: lambda body=body: post(client, UPDATE_URL, body, gzip=True)
-             for name, body in bodies.items()},
-            runs,
-        )
+        timings = alternate_chart_bodies(client, bodies, runs)
         measures = {}
         for name, timing in timings.items():
             figure = post(client, UPDATE_URL, bodies[name], gzip=False).get_json()
@@ -331,11 +337,7 @@ def measure_indicators(app: Flask, client, runs: int) -> dict[str, Measure]:
     turns; `bars` counts the candlestick bars sent."""
     bodies = {"with": chart_callback_body(app, INDICATOR_VIEW + ALL_INDICATORS),
               "without": chart_callback_body(app, INDICATOR_VIEW)}
-    timings = alternate(
-        {name: lambda body=body: post(client, UPDATE_URL, body, gzip=True)
-         for name, body in bodies.items()},
-        runs,
-    )
+    timings = alternate_chart_bodies(client, bodies, runs)
     measures = {}
     for name, timing in timings.items():
         raw, bars = figure_size(client, UPDATE_URL, bodies[name])

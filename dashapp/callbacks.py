@@ -520,8 +520,8 @@ def zoom_view(relayout, store, base):
         if not in_zoom:
             return unchanged
         # Read as a URL's dates are: the store can be forged.
-        start, end = (read_date(value, key, []) if isinstance(value, str) else None
-                      for key, value in ((key, base.get(key)) for key in ("start", "end")))
+        start, end = (read_date(base[key], key, []) if isinstance(base.get(key), str) else None
+                      for key in ("start", "end"))
         return {"search": serialise(replace(view, start=start, end=end)), "base": None}
     start, end = zoom_days(zoom)
     zoomed = replace(view, start=start, end=end)

@@ -312,10 +312,16 @@ def view_revision(view: ViewState) -> str:
     )
 
 
+def channels(colour: str) -> tuple[int, int, int]:
+    """The red, green and blue of `colour` (#RRGGBB), 0 to 255."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return red, green, blue
+
+
 def falling_colour(colour: str) -> str:
     """The colour of `colour`'s falling candles: the same hue, darker (lighter for a colour
     already too dark to darken), so that every ticker's candles stay recognisable."""
-    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = channels(colour)
     if 0.299 * red + 0.587 * green + 0.114 * blue < 60:
         red, green, blue = ((channel + 255) // 2 for channel in (red, green, blue))
     else:
@@ -325,7 +331,7 @@ def falling_colour(colour: str) -> str:
 
 def translucent(colour: str, alpha: float) -> str:
     """`colour` (#RRGGBB) with an alpha, for fills."""
-    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = channels(colour)
     return f"rgba({red},{green},{blue},{alpha})"
 
 
@@ -431,18 +437,16 @@ def ticker_traces(
                               width=0.8),
                        "fill": "tonexty", "fillcolor": translucent(colour, 0.12)})
     if "volume" in axes:
-        volume = as_float_array(bars.volume)[shown]
-        hover = f"{ticker} volume %{{y:,.0f}}<extra></extra>"
+        volume = {"x": x, "y": binary(as_float_array(bars.volume)[shown]),
+                  "name": f"{ticker} volume", "legendgroup": ticker, "showlegend": False,
+                  "hovertemplate": f"{ticker} volume %{{y:,.0f}}<extra></extra>",
+                  **axes["volume"]}
         if several:
-            traces.append({"type": "scatter", "mode": "lines", "x": x, "y": binary(volume),
-                           "name": f"{ticker} volume", "legendgroup": ticker,
-                           "showlegend": False, "line": {"color": colour, "width": 1},
-                           "hovertemplate": hover, **axes["volume"]})
+            traces.append({"type": "scatter", "mode": "lines",
+                           "line": {"color": colour, "width": 1}, **volume})
         else:
-            traces.append({"type": "bar", "x": x, "y": binary(volume),
-                           "name": f"{ticker} volume", "legendgroup": ticker,
-                           "showlegend": False, "marker": {"color": colour}, "opacity": 0.6,
-                           "hovertemplate": hover, **axes["volume"]})
+            traces.append({"type": "bar", "marker": {"color": colour}, "opacity": 0.6,
+                           **volume})
     if "rsi" in axes:
         traces.append(line(f"{ticker} RSI", rsi(all_closes), "rsi", "%{y:.1f}", width=1.2))
     if "macd" in axes:

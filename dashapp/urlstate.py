@@ -127,11 +127,11 @@ def read_averages(text: str, name: str, notices: list[str]) -> tuple[int, ...]:
 def read_indicators(text: str, name: str, notices: list[str]) -> tuple[str, ...]:
     """Indicators from INDICATORS, each once, in INDICATORS' order (so a URL has one spelling)."""
     chosen = set()
-    for part in text.split(","):
-        if part.strip().lower() in INDICATORS:
-            chosen.add(part.strip().lower())
-        elif part.strip():
-            notices.append(f"Ignored indicator {part.strip()[:20]!r}: choose from "
+    for part in (part.strip() for part in text.split(",")):
+        if part.lower() in INDICATORS:
+            chosen.add(part.lower())
+        elif part:
+            notices.append(f"Ignored indicator {part[:20]!r}: choose from "
                            f"{', '.join(INDICATORS)}.")
     return tuple(each for each in INDICATORS if each in chosen)
 

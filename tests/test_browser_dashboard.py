@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import request
@@ -44,6 +45,19 @@ def wait_for_traces(browser, condition, timeout=30):
             return traces
         time.sleep(0.2)
     raise AssertionError(f"the chart never showed what was expected; last traces: {traces}")
+
+
+def downloaded_rows(browser, button: str, directory: Path, name: str) -> list[dict]:
+    """Click the CSV button `button` and read the file `name` that the browser saves into
+    `directory`, as rows."""
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(directory)}
+    )
+    browser.find_element(By.ID, button).click()
+    target = directory / name
+    WebDriverWait(browser, 20).until(lambda _: target.exists() and target.stat().st_size > 0)
+    with target.open() as file:
+        return list(csv.DictReader(file))
 
 
 def wait_until_idle(browser, timeout=20):
@@ -113,14 +127,7 @@ def test_deep_link_controls_history_download_and_zoom(dashboard, browser, tmp_pa
     wait_for_traces(browser, lambda t: len(of_type(t, "ohlc")) == 2)
 
     # Download CSV: exactly the bars shown.
-    browser.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
-    )
-    browser.find_element(By.ID, "download-button").click()
-    target = tmp_path / "stockdash-AAPL-MSFT.csv"
-    WebDriverWait(browser, 20).until(lambda _: target.exists() and target.stat().st_size > 0)
-    with target.open() as file:
-        downloaded = list(csv.DictReader(file))
+    downloaded = downloaded_rows(browser, "download-button", tmp_path, "stockdash-AAPL-MSFT.csv")
     assert len(downloaded) == 2 * 252
     assert {row["ticker"] for row in downloaded} == {"AAPL", "MSFT"}
     assert min(row["time"] for row in downloaded) == "2016-01-04 00:00:00"

@@ -6,7 +6,6 @@ $TMPDIR/shots/s11-chart/)."""
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 import time
@@ -24,7 +23,12 @@ from app.models import Note
 from tests.support.apps import load_prices
 from tests.support.browser import console_problems
 from tests.support.users import create_user
-from tests.test_browser_dashboard import log_in_from, wait_for_traces, wait_until_idle
+from tests.test_browser_dashboard import (
+    downloaded_rows,
+    log_in_from,
+    wait_for_traces,
+    wait_until_idle,
+)
 from tests.test_dashboard_notes_units import HOSTILE
 
 pytestmark = pytest.mark.browser
@@ -132,13 +136,7 @@ def test_hovering_a_marker_shows_hostile_text_as_text(noted_dashboard, browser, 
     browser.save_screenshot(str(SHOTS / "dashboard-notes-hover-light.png"))
 
     # The Notes CSV holds the notes shown.
-    browser.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    browser.find_element(By.ID, "notes-csv-button").click()
-    target = tmp_path / "stockdash-notes-AAPL-MSFT.csv"
-    WebDriverWait(browser, 20).until(lambda _: target.exists() and target.stat().st_size > 0)
-    with target.open() as file:
-        rows = list(csv.DictReader(file))
+    rows = downloaded_rows(browser, "notes-csv-button", tmp_path, "stockdash-notes-AAPL-MSFT.csv")
     assert len(rows) == len(HOSTILE) + 10
     assert set(HOSTILE) <= {row["body"] for row in rows}
 

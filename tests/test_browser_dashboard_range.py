@@ -4,7 +4,6 @@ without prices says so, without axes, and offers no CSV."""
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +16,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.support.apps import load_prices
 from tests.support.browser import console_problems
 from tests.support.users import create_user
-from tests.test_browser_dashboard import log_in_from, ms, wait_for_traces, wait_until_idle
+from tests.test_browser_dashboard import (
+    downloaded_rows,
+    log_in_from,
+    ms,
+    wait_for_traces,
+    wait_until_idle,
+)
 from tests.test_dashboard_callbacks import real_rows
 
 pytestmark = pytest.mark.browser
@@ -66,14 +71,8 @@ def assert_one_range(browser, path: Path, first: date, last: date, downloads: Pa
     )
     # And so is the CSV.
     downloads.mkdir()
-    browser.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    browser.find_element(By.ID, "download-button").click()
-    target = downloads / "stockdash-AAPL-MSFT.csv"
-    WebDriverWait(browser, 20).until(lambda _: target.exists() and target.stat().st_size > 0)
-    with target.open() as file:
-        days = sorted({row["time"] for row in csv.DictReader(file)})
+    rows = downloaded_rows(browser, "download-button", downloads, "stockdash-AAPL-MSFT.csv")
+    days = sorted({row["time"] for row in rows})
     assert (days[0], days[-1]) == (f"{first} 00:00:00", f"{last} 00:00:00")
 
 
